@@ -1,1 +1,15 @@
-# placeholder until filled
+# The pactcl command.
+bin_PROGRAMS += tools/pactcl
+noinst_HEADERS += tools/cli.h
+tools_pactcl_SOURCES = \
+	tools/main.c \
+	tools/cmd_devices.c
+tools_pactcl_LDADD = libpactcl.la
+
+# Plugin directories of the build tree, for running pactcl before `make install`.
+PACTCL_BUILD_PLUGIN_PATH = $(abs_top_builddir)/backends/cpu/.libs:$(abs_top_builddir)/backends/opencl/.libs
+
+.PHONY: run-devices
+run-devices: tools/pactcl
+	PACTCL_PLUGIN_PATH='$(PACTCL_BUILD_PLUGIN_PATH)' POCL_CACHE_DIR='$(abs_top_builddir)/tests/pocl-cache' \
+	  $(builddir)/tools/pactcl devices
