@@ -18,7 +18,7 @@ const char *pactcl_device_name(const pactcl_device *dev)
 
 const char *pactcl_device_backend(const pactcl_device *dev)
 {
-    return dev ? dev->impl->backend : NULL;
+    return dev ? dev->backend : NULL;
 }
 
 enum pactcl_device_kind pactcl_device_kind(const pactcl_device *dev)
@@ -79,9 +79,10 @@ static void list_devices(const pactcl_context *ctx, const unsigned char *only, c
 
 int pactcl_context_find_device(const pactcl_context *ctx, const char *spec, pactcl_device **out)
 {
+    if (out)
+        *out = NULL;
     if (!ctx || !spec || !out)
         return pactcl__set_error(PACTCL_EINVAL, "pactcl_context_find_device: NULL argument");
-    *out = NULL;
     char choices[1024] = "";
     if (ctx->n_devices == 0)
         return pactcl__set_error(PACTCL_ENOTFOUND,

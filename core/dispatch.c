@@ -20,12 +20,12 @@ static const struct pactcl_override_ref *choose_override(pactcl_device *dev,
 
 const char *pactcl_device_op_provider(pactcl_device *dev, const struct pactcl_op_call *call)
 {
-    if (!dev || !call || (unsigned)call->op >= PACTCL_OP_COUNT)
+    if (!dev || pactcl_op_check(call) != PACTCL_OK)
         return NULL;
     const struct pactcl_override_ref *r = choose_override(dev, call);
     if (r)
         return r->ov->name;
-    return dev->impl->iface->supports(dev->impl, call) ? dev->impl->backend : NULL;
+    return dev->impl->iface->supports(dev->impl, call) ? dev->backend : NULL;
 }
 
 int pactcl_op_run(pactcl_device *dev, const struct pactcl_op_call *call)
@@ -46,7 +46,7 @@ int pactcl_op_run(pactcl_device *dev, const struct pactcl_op_call *call)
         dev->choice_logged[call->op] = 1;
         pactcl__log(PACTCL_LOG_DEBUG, "op %s on %s: %s%s%s", pactcl_op_name(call->op),
                     dev->impl->info.id, r ? "override " : "backend ",
-                    r ? r->ov->name : dev->impl->backend,
+                    r ? r->ov->name : dev->backend,
                     dev->override_disabled[call->op] && dev->n_overrides ? " (overrides disabled)"
                                                                          : "");
     }
@@ -54,6 +54,6 @@ int pactcl_op_run(pactcl_device *dev, const struct pactcl_op_call *call)
         return r->ov->run(r->owner->ctx, dev->impl, call);
     if (!dev->impl->iface->supports(dev->impl, call))
         return pactcl__set_error(PACTCL_EUNSUPPORTED, "%s: not supported on device %s (%s)",
-                                 pactcl_op_name(call->op), dev->impl->info.id, dev->impl->backend);
+                                 pactcl_op_name(call->op), dev->impl->info.id, dev->backend);
     return dev->impl->iface->run(dev->impl, call);
 }

@@ -38,6 +38,7 @@ struct pactcl_override_ref {
 struct pactcl_device {
     struct pactcl_plugin_device *impl;
     struct pactcl_loaded_plugin *owner;
+    const char *backend; /* impl->backend, or the owning plugin's name */
     /* Overrides that claim this device, highest priority first. */
     struct pactcl_override_ref *overrides;
     int n_overrides;

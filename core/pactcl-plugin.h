@@ -138,6 +138,10 @@ struct pactcl_override {
     int (*run)(void *plugin_ctx, struct pactcl_plugin_device *dev, const struct pactcl_op_call *call);
 };
 
+/* The descriptor every plugin defines (declared here so the compiler checks it). */
+struct pactcl_plugin;
+extern const struct pactcl_plugin pactcl_plugin;
+
 struct pactcl_plugin {
     uint32_t abi_version; /* PACTCL_PLUGIN_ABI_VERSION; read before anything runs */
     const char *name;     /* short, unique: "cpu", "opencl", "example" */

@@ -152,6 +152,10 @@ int pactcl_tensor_create(pactcl_device *dev, enum pactcl_dtype dtype, int ndim,
  * Free views before their base. */
 int pactcl_tensor_view(struct pactcl_tensor *base, int ndim, const int64_t *dims,
                        struct pactcl_tensor **out);
+/* A view of `numel(dims)` elements of `base` starting at element `offset`
+ * (e.g. one row of a metrics table).  Free views before their base. */
+int pactcl_tensor_slice(struct pactcl_tensor *base, int64_t offset, int ndim, const int64_t *dims,
+                        struct pactcl_tensor **out);
 void pactcl_tensor_free(struct pactcl_tensor *t);
 
 /* Host <-> device copies of the whole tensor; `bytes` must equal its size. */

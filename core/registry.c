@@ -112,9 +112,8 @@ static const char *validate_plugin_objects(const struct pactcl_plugin *p, void *
     return NULL;
 }
 
-static int load_plugin_file(pactcl_context *ctx, const char *path)
-{
-    dlerror();
+static int load_plugin_file_quiet(pactcl_context *ctx, const char *path)
+{    dlerror();
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         const char *e = dlerror();
@@ -188,6 +187,16 @@ static int load_plugin_file(pactcl_context *ctx, const char *path)
     return PACTCL_OK;
 }
 
+static int load_plugin_file(pactcl_context *ctx, const char *path, int explicit_file)
+{
+    int before = ctx->n_refused;
+    int rc = load_plugin_file_quiet(ctx, path);
+    /* A file the user named gets a visible warning; directory scans stay quiet. */
+    if (explicit_file && ctx->n_refused > before)
+        pactcl__log(PACTCL_LOG_WARN, "plugin %s refused: %s", path, ctx->refused[before].reason);
+    return rc;
+}
+
 static int is_plugin_file_name(const char *name)
 {
     size_t n = strlen(name);
@@ -234,7 +243,7 @@ static int load_plugin_dir(pactcl_context *ctx, const char *dir)
         qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n; i++) {
         if (rc == PACTCL_OK)
-            rc = load_plugin_file(ctx, names[i]);
+            rc = load_plugin_file(ctx, names[i], 0);
         free(names[i]);
     }
     free(names);
@@ -257,7 +266,10 @@ static void parse_disabled_overrides(unsigned char *disabled)
             memset(disabled, 1, PACTCL_OP_COUNT);
             continue;
         }
-        int op = pactcl_op_from_name(tok);
+        int op = -1;
+        for (int i = 0; i < PACTCL_OP_COUNT && op < 0; i++)
+            if (strcasecmp(tok, pactcl_op_name((enum pactcl_op)i)) == 0)
+                op = i;
         if (op < 0)
             pactcl__log(PACTCL_LOG_WARN, "PACTCL_DISABLE_OVERRIDES: unknown op '%s' ignored", tok);
         else
@@ -291,9 +303,17 @@ static int build_devices(pactcl_context *ctx)
             }
             ctx->devices = nd;
             dev->impl = lp->plugin->device_get(lp->ctx, i);
-            if (!dev->impl->backend)
-                dev->impl->backend = lp->plugin->name;
+            dev->backend = dev->impl->backend ? dev->impl->backend : lp->plugin->name;
             dev->owner = lp;
+            int duplicate = 0;
+            for (int k = 0; k < ctx->n_devices; k++)
+                duplicate |= strcmp(ctx->devices[k]->impl->info.id, dev->impl->info.id) == 0;
+            if (duplicate) {
+                pactcl__log(PACTCL_LOG_WARN, "device id '%s' from %s is already taken; device skipped",
+                            dev->impl->info.id, lp->path);
+                free(dev);
+                continue;
+            }
             memcpy(dev->override_disabled, disabled, sizeof disabled);
             nd[ctx->n_devices++] = dev;
         }
@@ -353,7 +373,7 @@ int pactcl_context_create(const struct pactcl_context_options *opts, pactcl_cont
         if (!opts->plugin_files[i])
             rc = pactcl__set_error(PACTCL_EINVAL, "pactcl_context_create: plugin file %d is NULL", i);
         else
-            rc = load_plugin_file(ctx, opts->plugin_files[i]);
+            rc = load_plugin_file(ctx, opts->plugin_files[i], 1);
     }
     if (rc == PACTCL_OK)
         rc = build_devices(ctx);
@@ -361,6 +381,8 @@ int pactcl_context_create(const struct pactcl_context_options *opts, pactcl_cont
         pactcl_context_free(ctx);
         return rc;
     }
+    /* Refusals are listed in the context, not left as this thread's error. */
+    pactcl__set_error(PACTCL_OK, "%s", "");
     *out = ctx;
     return PACTCL_OK;
 }

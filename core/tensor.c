@@ -57,9 +57,10 @@ static int64_t shape_numel(int ndim, const int64_t *dims)
 int pactcl_tensor_create(pactcl_device *dev, enum pactcl_dtype dtype, int ndim, const int64_t *dims,
                          struct pactcl_tensor **out)
 {
+    if (out)
+        *out = NULL;
     if (!dev || !out)
         return pactcl__set_error(PACTCL_EINVAL, "pactcl_tensor_create: NULL argument");
-    *out = NULL;
     if ((unsigned)dtype >= PACTCL_DTYPE_COUNT)
         return pactcl__set_error(PACTCL_EINVAL, "pactcl_tensor_create: unknown dtype %d", (int)dtype);
     int64_t n = shape_numel(ndim, dims);
@@ -89,6 +90,33 @@ int pactcl_tensor_create(pactcl_device *dev, enum pactcl_dtype dtype, int ndim, 
     return PACTCL_OK;
 }
 
+int pactcl_tensor_slice(struct pactcl_tensor *base, int64_t offset, int ndim, const int64_t *dims,
+                        struct pactcl_tensor **out)
+{
+    if (!base || !out)
+        return pactcl__set_error(PACTCL_EINVAL, "pactcl_tensor_slice: NULL argument");
+    *out = NULL;
+    int64_t n = shape_numel(ndim, dims);
+    if (n < 0)
+        return PACTCL_ESHAPE;
+    int64_t have = pactcl_tensor_numel(base);
+    if (offset < 0 || offset > have || n > have - offset)
+        return pactcl__set_error(PACTCL_ESHAPE,
+                                 "pactcl_tensor_slice: elements [%lld, %lld) outside a tensor of %lld",
+                                 (long long)offset, (long long)(offset + n), (long long)have);
+    struct pactcl_tensor *t = malloc(sizeof *t);
+    if (!t)
+        return pactcl__set_error(PACTCL_ENOMEM, "out of memory allocating a tensor view");
+    *t = *base;
+    t->offset = base->offset + (size_t)offset * pactcl_dtype_size(base->dtype);
+    t->ndim = ndim;
+    memset(t->dims, 0, sizeof t->dims);
+    memcpy(t->dims, dims, (size_t)ndim * sizeof *dims);
+    t->owns_buffer = 0;
+    *out = t;
+    return PACTCL_OK;
+}
+
 int pactcl_tensor_view(struct pactcl_tensor *base, int ndim, const int64_t *dims,
                        struct pactcl_tensor **out)
 {
@@ -101,16 +129,7 @@ int pactcl_tensor_view(struct pactcl_tensor *base, int ndim, const int64_t *dims
     if (n != pactcl_tensor_numel(base))
         return pactcl__set_error(PACTCL_ESHAPE, "pactcl_tensor_view: %lld elements cannot view %lld",
                                  (long long)n, (long long)pactcl_tensor_numel(base));
-    struct pactcl_tensor *t = malloc(sizeof *t);
-    if (!t)
-        return pactcl__set_error(PACTCL_ENOMEM, "out of memory allocating a tensor view");
-    *t = *base;
-    t->ndim = ndim;
-    memset(t->dims, 0, sizeof t->dims);
-    memcpy(t->dims, dims, (size_t)ndim * sizeof *dims);
-    t->owns_buffer = 0;
-    *out = t;
-    return PACTCL_OK;
+    return pactcl_tensor_slice(base, 0, ndim, dims, out);
 }
 
 void pactcl_tensor_free(struct pactcl_tensor *t)
