@@ -1,0 +1,9 @@
+# test_model: MobileNetV3 structure, initialisation, weight loading, and
+# logits against torchvision (fixture made by fixtures/model/make_mnv3_logits.py).
+check_PROGRAMS += tests/test_model
+TESTS += tests/test_model
+tests_test_model_SOURCES = tests/test_model.c
+tests_test_model_CPPFLAGS = $(AM_CPPFLAGS) -DPACTCL_TEST_FIXTURES='"$(abs_top_srcdir)/tests/fixtures"'
+tests_test_model_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_model_LDADD = libpactcl.la $(CHECK_LIBS) -lm
+EXTRA_DIST += tests/fixtures/model/make_mnv3_logits.py tests/fixtures/model/mnv3_logits.txt
