@@ -21,6 +21,7 @@ struct command {
 
 static const struct command commands[] = {
     { "devices", "list devices, loaded plugins and refused plugins", cmd_devices },
+    { "train", "train MobileNetV3 (optionally with PACT QAT) on an image folder", cmd_train },
 };
 
 static void usage(FILE *f)

@@ -3,7 +3,9 @@ bin_PROGRAMS += tools/pactcl
 noinst_HEADERS += tools/cli.h
 tools_pactcl_SOURCES = \
 	tools/main.c \
-	tools/cmd_devices.c
+	tools/cli_parse.c \
+	tools/cmd_devices.c \
+	tools/cmd_train.c
 tools_pactcl_LDADD = libpactcl.la
 
 # Plugin directories of the build tree, for running pactcl before `make install`.
