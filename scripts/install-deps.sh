@@ -10,6 +10,7 @@ packages="
   libopenblas-dev
   ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd clinfo
   libpng-dev libjpeg62-turbo-dev
+  python3-numpy
 "
 
 if [ "$(id -u)" -ne 0 ]; then
