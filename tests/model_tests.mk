@@ -7,3 +7,10 @@ tests_test_model_CPPFLAGS = $(AM_CPPFLAGS) -DPACTCL_TEST_FIXTURES='"$(abs_top_sr
 tests_test_model_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_model_LDADD = libpactcl.la $(CHECK_LIBS) -lm
 EXTRA_DIST += tests/fixtures/model/make_mnv3_logits.py tests/fixtures/model/mnv3_logits.txt
+
+# test_train: log formats, learning, resume, device agreement.
+check_PROGRAMS += tests/test_train
+TESTS += tests/test_train
+tests_test_train_SOURCES = tests/test_train.c
+tests_test_train_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_train_LDADD = libpactcl.la $(CHECK_LIBS) -lm

@@ -22,6 +22,7 @@ struct command {
 static const struct command commands[] = {
     { "devices", "list devices, loaded plugins and refused plugins", cmd_devices },
     { "train", "train MobileNetV3 (optionally with PACT QAT) on an image folder", cmd_train },
+    { "predict", "classify one image with a .pdparams model", cmd_predict },
 };
 
 static void usage(FILE *f)

@@ -5,7 +5,8 @@ tools_pactcl_SOURCES = \
 	tools/main.c \
 	tools/cli_parse.c \
 	tools/cmd_devices.c \
-	tools/cmd_train.c
+	tools/cmd_train.c \
+	tools/cmd_predict.c
 tools_pactcl_LDADD = libpactcl.la
 
 # Plugin directories of the build tree, for running pactcl before `make install`.
