@@ -382,6 +382,54 @@ static int check_quant(const struct checker *c)
     }
 }
 
+/* Int8 inference ops: q(I8) w(I8) mult[K] bias[K] -> y, or QUANTIZE_I8. */
+static int check_int8(const struct checker *c)
+{
+    const struct pactcl_op_call *call = c->call;
+    const struct pactcl_int8_params *p = &call->params.int8;
+    if (call->op == PACTCL_OP_QUANTIZE_I8) {
+        if (p->bits < 2 || p->bits > 8)
+            return pactcl__set_error(PACTCL_EINVAL, "%s: bits must be in 2..8 (got %d)", c->op, p->bits);
+        TRY(need(c, 0, PACTCL_F32));
+        TRY(need(c, 1, PACTCL_F32));
+        TRY(vec(c, 1, 1));
+        TRY(need(c, 2, PACTCL_I8));
+        return same_shape(c, 2, 0);
+    }
+    if (p->act < PACTCL_INT8_ACT_NONE || p->act > PACTCL_INT8_ACT_HARDSWISH)
+        return pactcl__set_error(PACTCL_EINVAL, "%s: unknown activation %d", c->op, p->act);
+    TRY(need(c, 0, PACTCL_I8));
+    TRY(need(c, 1, PACTCL_I8));
+    TRY(need(c, 2, PACTCL_F32));
+    TRY(need(c, 3, PACTCL_F32));
+    TRY(need(c, 4, PACTCL_F32));
+    const int64_t *x = call->args[0]->dims, *w = call->args[1]->dims;
+    if (call->op == PACTCL_OP_LINEAR_I8) {
+        TRY(rank(c, 0, 2));
+        TRY(rank(c, 1, 2));
+        if (w[0] != x[1])
+            return bad_shape(c, 1, "weight must be [in,out] with in = the input features");
+        const int64_t y[2] = { x[0], w[1] };
+        TRY(vec(c, 2, w[1]));
+        TRY(vec(c, 3, w[1]));
+        return dims_eq(c, 4, 2, y);
+    }
+    const struct pactcl_conv_params *cp = &p->conv;
+    if (cp->stride_h < 1 || cp->stride_w < 1 || cp->pad_h < 0 || cp->pad_w < 0)
+        return pactcl__set_error(PACTCL_EINVAL, "%s: stride must be >= 1 and padding >= 0", c->op);
+    TRY(rank(c, 0, 4));
+    TRY(rank(c, 1, 4));
+    if (call->op == PACTCL_OP_DWCONV_I8 ? (w[1] != 1 || w[0] != x[1]) : w[1] != x[1])
+        return bad_shape(c, 1, "weight channels do not match the input");
+    int64_t P = x[2] + 2 * cp->pad_h - w[2], Q = x[3] + 2 * cp->pad_w - w[3];
+    if (P < 0 || Q < 0)
+        return bad_shape(c, 1, "kernel larger than the padded input");
+    const int64_t y[4] = { x[0], w[0], P / cp->stride_h + 1, Q / cp->stride_w + 1 };
+    TRY(vec(c, 2, w[0]));
+    TRY(vec(c, 3, w[0]));
+    return dims_eq(c, 4, 4, y);
+}
+
 static int check_sgd(const struct checker *c)
 {
     const struct pactcl_sgd_params *p = &c->call->params.sgd;
@@ -458,6 +506,11 @@ int pactcl_op_check(const struct pactcl_op_call *call)
         return check_quant(&c);
     case PACTCL_OP_SGD_MOMENTUM:
         return check_sgd(&c);
+    case PACTCL_OP_QUANTIZE_I8:
+    case PACTCL_OP_CONV2D_I8:
+    case PACTCL_OP_DWCONV_I8:
+    case PACTCL_OP_LINEAR_I8:
+        return check_int8(&c);
     case PACTCL_OP_COUNT:
         break;
     }

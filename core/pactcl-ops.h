@@ -108,6 +108,17 @@ enum pactcl_dtype {
  * SGD_MOMENTUM       param(in/out) grad velocity(in/out), all the same shape
  *                    g = grad + l2_decay*param; v = momentum*v + g;
  *                    param -= (lr*lr_mult)*v  (Paddle's momentum op, l2_decay).
+ *
+ * Int8 inference (the exported model, docs/FORMATS.md):
+ * QUANTIZE_I8        x scale[1]                         -> q (I8, same shape)
+ *                    q = round((bin*inv(s))*clip(x,-s,s)), the fake-quant formula
+ *                    above without the dequantization; bin = 2^(bits-1)-1.
+ * CONV2D_I8          q[N,C,H,W](I8) w[K,C,R,S](I8) mult[K] bias[K] -> y[N,K,P,Q]
+ *                    acc = sum q*w in int32 (zero padding);
+ *                    y = act(acc*mult[k] + bias[k]) in float.
+ * DWCONV_I8          q[N,C,H,W](I8) w[C,1,R,S](I8) mult[C] bias[C] -> y[N,C,P,Q]
+ * LINEAR_I8          q[N,I](I8) w[I,O](I8) mult[O] bias[O] -> y[N,O]
+ *                    act: none, relu, or hardswish (formulas as above).
  */
 #define PACTCL_OP_LIST(X)                                  \
     X(CONV2D_FWD,        "conv2d_fwd",        4)           \
@@ -143,7 +154,11 @@ enum pactcl_dtype {
     X(FQ_CHANNEL_FWD,    "fq_channel_fwd",    3)           \
     X(FQ_MOVING_AVG_FWD, "fq_moving_avg_fwd", 5)           \
     X(MA_OBSERVE,        "ma_observe",        4)           \
-    X(SGD_MOMENTUM,      "sgd_momentum",      3)
+    X(SGD_MOMENTUM,      "sgd_momentum",      3)           \
+    X(QUANTIZE_I8,       "quantize_i8",       3)           \
+    X(CONV2D_I8,         "conv2d_i8",         5)           \
+    X(DWCONV_I8,         "dwconv_i8",         5)           \
+    X(LINEAR_I8,         "linear_i8",         5)
 
 enum pactcl_op {
 #define PACTCL_OP_ENUM_(id, name, nargs) PACTCL_OP_##id,
@@ -191,6 +206,18 @@ struct pactcl_sgd_params {
     float l2_decay; /* 1e-4 */
 };
 
+enum pactcl_int8_act {
+    PACTCL_INT8_ACT_NONE = 0,
+    PACTCL_INT8_ACT_RELU = 1,
+    PACTCL_INT8_ACT_HARDSWISH = 2
+};
+
+struct pactcl_int8_params {
+    struct pactcl_conv_params conv; /* CONV2D_I8, DWCONV_I8 */
+    int act;                        /* enum pactcl_int8_act */
+    int bits;                       /* QUANTIZE_I8: 2..8 */
+};
+
 union pactcl_op_params {
     struct pactcl_conv_params conv;
     struct pactcl_bn_params bn;
@@ -199,6 +226,7 @@ union pactcl_op_params {
     struct pactcl_topk_params topk;
     struct pactcl_fake_quant_params fake_quant;
     struct pactcl_sgd_params sgd;
+    struct pactcl_int8_params int8;
 };
 
 struct pactcl_tensor;

@@ -9,7 +9,7 @@ packages="
   check libsubunit-dev
   libopenblas-dev
   ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd clinfo
-  libpng-dev libjpeg62-turbo-dev
+  libpng-dev libjpeg62-turbo-dev zlib1g-dev
   python3-numpy
 "
 

@@ -31,5 +31,7 @@ pactcl_device *cli_pick_device(pactcl_context *ctx, const char *spec, int fallba
 int cmd_devices(const struct cli_common *common, int argc, char **argv);
 int cmd_train(const struct cli_common *common, int argc, char **argv);
 int cmd_predict(const struct cli_common *common, int argc, char **argv);
+int cmd_export(const struct cli_common *common, int argc, char **argv);
+int cmd_eval(const struct cli_common *common, int argc, char **argv);
 
 #endif

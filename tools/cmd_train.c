@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "model/checkpoint.h"
 #include "model/mobilenetv3.h"
+#include "quant/int8_model.h"
 #include "train/train_log.h"
 #include "train/folder_source.h"
 #include "train/trainer.h"
@@ -221,6 +222,25 @@ static double seconds_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+struct finish_ctx {
+    struct pactcl_graph *g;
+    const struct pactcl_mnv3_config *cfg;
+    const char *output_dir;
+};
+
+/* The reference's save_quantized_model at the end of a --pact_quant run. */
+static int export_int8(void *user)
+{
+    struct finish_ctx *f = user;
+    char path[4096];
+    int rc = pactcl_int8_export(f->g, f->cfg, f->output_dir, "qat_inference", path, sizeof path);
+    if (rc == PACTCL_OK) {
+        printf("QAT inference model saved in %s\n", f->output_dir);
+        fflush(stdout);
+    }
+    return rc;
+}
+
 static int load_pretrained(struct pactcl_graph *g, const char *file)
 {
     struct pactcl_state_dict *sd = NULL;
@@ -302,6 +322,11 @@ int cmd_train(const struct cli_common *common, int argc, char **argv)
         .seed = a.seed, .output_dir = a.output_dir, .resume = a.resume, .test_only = a.test_only,
         .log = stdout,
     };
+    struct finish_ctx fin = { &g, &mc, a.output_dir && *a.output_dir ? a.output_dir : "." };
+    if (a.pact_quant && !a.test_only) {
+        to.on_finish = export_int8;
+        to.user = &fin;
+    }
     if (pactcl_train(&g, train ? pactcl_folder_source_batches(train) : NULL,
                      pactcl_folder_source_batches(val), &to) !=
         PACTCL_OK) {

@@ -23,6 +23,8 @@ static const struct command commands[] = {
     { "devices", "list devices, loaded plugins and refused plugins", cmd_devices },
     { "train", "train MobileNetV3 (optionally with PACT QAT) on an image folder", cmd_train },
     { "predict", "classify one image with a .pdparams model", cmd_predict },
+    { "export", "write the int8 model from a QAT checkpoint", cmd_export },
+    { "eval", "evaluate an int8 model or a checkpoint on a val set", cmd_eval },
 };
 
 static void usage(FILE *f)

@@ -6,7 +6,9 @@ tools_pactcl_SOURCES = \
 	tools/cli_parse.c \
 	tools/cmd_devices.c \
 	tools/cmd_train.c \
-	tools/cmd_predict.c
+	tools/cmd_predict.c \
+	tools/cmd_export.c \
+	tools/cmd_eval.c
 tools_pactcl_LDADD = libpactcl.la
 
 # Plugin directories of the build tree, for running pactcl before `make install`.

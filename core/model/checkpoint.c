@@ -125,6 +125,26 @@ static int is_classifier_output(const struct pactcl_graph *g, const char *key)
     return strncmp(key, "classifier.3.", 13) == 0;
 }
 
+/* The reference loads --pretrained into the FP32 model and quantizes it
+ * afterwards, so an FP32 file fills a QAT model: "P._layer.weight" takes
+ * "P.weight". */
+static const struct pactcl_sd_entry *fp32_entry_for(const struct pactcl_state_dict *sd, const char *key)
+{
+    const char *l = strstr(key, "._layer.");
+    if (!l || strstr(l + 8, "_fake_quant") || strstr(l + 8, "_act_preprocess"))
+        return NULL;
+    char plain[PACTCL_KEY_MAX];
+    snprintf(plain, sizeof plain, "%.*s.%s", (int)(l - key), key, l + 8);
+    return pactcl_state_dict_find(sd, plain);
+}
+
+/* Quantization state the FP32 model does not have. */
+static int is_qat_state(const char *key)
+{
+    return strstr(key, "._ma_output_scale.") || strstr(key, "._fake_quant_") ||
+           strstr(key, "._act_preprocess.");
+}
+
 int pactcl_checkpoint_load_params(struct pactcl_graph *g, const struct pactcl_state_dict *sd,
                                   const char *file, int allow_classifier_mismatch,
                                   struct pactcl_load_report *report)
@@ -133,6 +153,10 @@ int pactcl_checkpoint_load_params(struct pactcl_graph *g, const struct pactcl_st
     for (int i = 0; i < g->n_params; i++) {
         struct pactcl_param *p = &g->params[i];
         const struct pactcl_sd_entry *e = pactcl_state_dict_find(sd, p->key);
+        if (!e)
+            e = fp32_entry_for(sd, p->key);
+        if (!e && is_qat_state(p->key))
+            continue; /* QAT state absent from an FP32 file starts at its initial value */
         if (!e) {
             pactcl__log(PACTCL_LOG_WARN, "Skip loading for %s. %s is not found in the provided dict.",
                         p->key, p->key);

@@ -191,6 +191,17 @@ int pactcl_graph_add_param(struct pactcl_graph *g, const char *key, const char *
     return g->n_params++;
 }
 
+int pactcl_graph_add_param_i8(struct pactcl_graph *g, const char *key, int ndim, const int64_t *dims)
+{
+    TRY(grow((void **)&g->params, &g->cap_params, g->n_params, sizeof *g->params));
+    struct pactcl_param *p = &g->params[g->n_params];
+    memset(p, 0, sizeof *p);
+    snprintf(p->key, sizeof p->key, "%s", key);
+    snprintf(p->paddle_name, sizeof p->paddle_name, "%s", key);
+    TRY(pactcl_tensor_create(g->dev, PACTCL_I8, ndim, dims, &p->value));
+    return g->n_params++;
+}
+
 int pactcl_graph_find_param(const struct pactcl_graph *g, const char *key)
 {
     for (int i = 0; i < g->n_params; i++)
@@ -232,6 +243,8 @@ int pactcl_graph_add_node(struct pactcl_graph *g, const struct pactcl_node *node
     } else if (n->kind == PACTCL_NODE_DROPOUT) {
         TRY(new_batch_tensor(g, PACTCL_U8, nd, d, &n->saved[0]));
     }
+    if (n->int8)
+        TRY(new_batch_tensor(g, PACTCL_I8, nd, d, &n->q.quantized));
     if (n->quantized) {
         TRY(new_batch_tensor(g, PACTCL_F32, nd, d, &n->q.clipped));
         TRY(new_batch_tensor(g, PACTCL_F32, nd, d, &n->q.quantized));
@@ -290,8 +303,29 @@ static int quant_inputs(struct pactcl_graph *g, struct pactcl_node *n, int train
     return PACTCL_OK;
 }
 
+/* An exported int8 layer: quantize the input with its scale, then the int8
+ * kernel with folded BN and activation. */
+static int forward_int8(struct pactcl_graph *g, struct pactcl_node *n)
+{
+    union pactcl_op_params prm;
+    memset(&prm, 0, sizeof prm);
+    prm.int8.bits = g->act_bits;
+    TRY(RUN(g, PACTCL_OP_QUANTIZE_I8, &prm, g->values[n->in].t, P(g, n->in_scale), n->q.quantized));
+    prm.int8.conv = n->conv;
+    prm.int8.act = n->act == PACTCL_ACT_RELU ? PACTCL_INT8_ACT_RELU
+                   : n->act == PACTCL_ACT_HARDSWISH ? PACTCL_INT8_ACT_HARDSWISH
+                                                    : PACTCL_INT8_ACT_NONE;
+    enum pactcl_op op = n->kind == PACTCL_NODE_LINEAR ? PACTCL_OP_LINEAR_I8
+                        : n->depthwise                 ? PACTCL_OP_DWCONV_I8
+                                                       : PACTCL_OP_CONV2D_I8;
+    return RUN(g, op, &prm, n->q.quantized, P(g, n->p[0]), P(g, n->mult), P(g, n->p[1]),
+               g->values[n->out].t);
+}
+
 static int forward_node(struct pactcl_graph *g, struct pactcl_node *n, int training, uint64_t seed)
 {
+    if (n->int8)
+        return forward_int8(g, n);
     struct pactcl_tensor *x = g->values[n->in].t, *y = g->values[n->out].t;
     union pactcl_op_params prm;
     memset(&prm, 0, sizeof prm);

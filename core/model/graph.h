@@ -77,6 +77,12 @@ struct pactcl_node {
     struct pactcl_quant_wrap q;
     /* Output observer (QAT): param indices of scale, state, accum; -1 when none. */
     int obs[3];
+    /* Int8 inference (exported model): the conv or linear runs int8 x int8
+     * with BN and the activation `act` folded in; param indices of its input
+     * scale [1] and per-channel output multiplier; p[0] is the int8 weight
+     * and p[1] the folded bias; q.quantized holds the int8 input. */
+    int int8;
+    int in_scale, mult;
     /* Saved for backward: BN mean/invstd; dropout mask. */
     struct pactcl_tensor *saved[2];
 };
@@ -118,6 +124,8 @@ int pactcl_graph_add_alias(struct pactcl_graph *g, int of, int ndim, const int64
 int pactcl_graph_add_param(struct pactcl_graph *g, const char *key, const char *paddle_name,
                            int ndim, const int64_t *dims, int trainable, float lr_mult,
                            int init_kind, float init_a);
+/* A new int8 parameter (weights of the exported model). */
+int pactcl_graph_add_param_i8(struct pactcl_graph *g, const char *key, int ndim, const int64_t *dims);
 /* Appends a node (copied) after allocating what it needs; returns its index. */
 int pactcl_graph_add_node(struct pactcl_graph *g, const struct pactcl_node *node);
 /* Adds the loss tensors for `classes` outputs of value `logits`. */

@@ -192,6 +192,58 @@ static int add_conv(struct builder *b, const char *prefix, int in, int cout, int
     return rc < 0 ? rc : n.out;
 }
 
+/* An exported int8 conv or linear (`kind`), BN and `act` folded in; keys
+ * "<prefix>.weight" (int8), ".input_scale", ".mult", ".out_bias". */
+static int add_int8_layer(struct builder *b, const char *prefix, enum pactcl_node_kind kind, int in,
+                          int cout, int k, int stride, int depthwise, enum pactcl_act act)
+{
+    struct pactcl_graph *g = b->g;
+    struct pactcl_node n;
+    memset(&n, 0, sizeof n);
+    n.kind = kind;
+    n.int8 = 1;
+    n.act = act;
+    n.in = in;
+    n.in2 = -1;
+    n.depthwise = depthwise;
+    n.p[2] = n.p[3] = -1;
+    n.obs[0] = n.obs[1] = n.obs[2] = -1;
+    n.conv = (struct pactcl_conv_params){ stride, stride, (k - 1) / 2, (k - 1) / 2 };
+    const struct pactcl_tensor *x = g->values[in].t;
+    int cin = (int)x->dims[1];
+    char key[PACTCL_KEY_MAX];
+    const int64_t one[1] = { 1 }, kd[1] = { cout };
+    int64_t wd[4] = { cout, depthwise ? 1 : cin, k, k };
+    if (kind == PACTCL_NODE_LINEAR) {
+        wd[0] = cin;
+        wd[1] = cout;
+    }
+    key_printf(key, "%s.weight", prefix);
+    n.p[0] = pactcl_graph_add_param_i8(g, key, kind == PACTCL_NODE_LINEAR ? 2 : 4, wd);
+    key_printf(key, "%s.input_scale", prefix);
+    n.in_scale = pactcl_graph_add_param(g, key, key, 1, one, 0, 1.0f, 0, 0.0f);
+    key_printf(key, "%s.mult", prefix);
+    n.mult = pactcl_graph_add_param(g, key, key, 1, kd, 0, 1.0f, 0, 0.0f);
+    key_printf(key, "%s.out_bias", prefix);
+    n.p[1] = pactcl_graph_add_param(g, key, key, 1, kd, 0, 1.0f, 0, 0.0f);
+    if (n.p[0] < 0 || n.in_scale < 0 || n.mult < 0 || n.p[1] < 0)
+        return PACTCL_ENOMEM;
+    b->n_quantized++;
+    if (kind == PACTCL_NODE_LINEAR) {
+        const int64_t od[1] = { cout };
+        n.out = pactcl_graph_add_value(g, 1, od, 0);
+    } else {
+        int hw = (int)x->dims[2];
+        int ohw = (hw + 2 * n.conv.pad_h - k) / stride + 1;
+        const int64_t od[3] = { cout, ohw, ohw };
+        n.out = pactcl_graph_add_value(g, 3, od, 0);
+    }
+    if (n.out < 0)
+        return n.out;
+    int rc = pactcl_graph_add_node(g, &n);
+    return rc < 0 ? rc : n.out;
+}
+
 static int add_simple(struct builder *b, const char *prefix, enum pactcl_node_kind kind,
                       enum pactcl_act act, int in, int observe)
 {
@@ -257,6 +309,8 @@ static int add_cna(struct builder *b, const char *prefix, int in, int cout, int 
 {
     char p[PACTCL_KEY_MAX];
     key_printf(p, "%s.0", prefix);
+    if (b->cfg->int8)
+        return add_int8_layer(b, p, PACTCL_NODE_CONV, in, cout, k, stride, depthwise, act);
     int v = add_conv(b, p, in, cout, k, stride, depthwise, 0, 1);
     if (v < 0)
         return v;
@@ -362,6 +416,8 @@ int pactcl_mnv3_build(struct pactcl_graph *g, const struct pactcl_mnv3_config *c
         cfg->weight_bits > 8 || cfg->act_bits < 2 || cfg->act_bits > 8)
         return pactcl__set_error(PACTCL_EINVAL,
                                  "model: need classes >= 1, image size >= 32 and bits in 2..8");
+    if (cfg->int8 && (cfg->pact_quant || g->training_capable))
+        return pactcl__set_error(PACTCL_EINVAL, "model: the int8 form is for inference only");
     struct builder b = { .g = g, .cfg = cfg };
     g->weight_bits = cfg->weight_bits;
     g->act_bits = cfg->act_bits;
@@ -394,6 +450,15 @@ int pactcl_mnv3_build(struct pactcl_graph *g, const struct pactcl_mnv3_config *c
     int rc = pactcl_graph_add_node(g, &fl);
     if (rc < 0)
         return rc;
+    if (cfg->int8) {
+        /* Hardswish folded in; dropout is the identity at inference. */
+        if ((v = add_int8_layer(&b, "classifier.0", PACTCL_NODE_LINEAR, f, last_channel, 1, 1, 0,
+                                PACTCL_ACT_HARDSWISH)) < 0 ||
+            (v = add_int8_layer(&b, "classifier.3", PACTCL_NODE_LINEAR, v, cfg->num_classes, 1, 1, 0,
+                                PACTCL_ACT_NONE)) < 0)
+            return v;
+        return pactcl_graph_finish(g, v);
+    }
     if ((v = add_linear(&b, "classifier.0", f, last_channel)) < 0)
         return v;
     if ((v = add_simple(&b, "classifier.1", PACTCL_NODE_ACT, PACTCL_ACT_HARDSWISH, v, 1)) < 0)
@@ -409,6 +474,6 @@ int pactcl_mnv3_quantized_layers(const struct pactcl_graph *g)
 {
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        n += g->nodes[i].quantized;
+        n += g->nodes[i].quantized || g->nodes[i].int8;
     return n;
 }

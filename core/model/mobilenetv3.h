@@ -20,6 +20,9 @@ struct pactcl_mnv3_config {
     int pact_quant;    /* wrap the 36 (small) / 43? (large) conv and linear layers */
     int weight_bits;   /* 2..8 */
     int act_bits;      /* 2..8 */
+    /* The exported int8 inference form (quant/int8_model.c loads it): the
+     * quantized layers run int8 kernels with BN and activation folded in. */
+    int int8;
 };
 
 /* Parses "mobilenet_v3_small" / "mobilenet_v3_large". */
