@@ -11,6 +11,13 @@ EXTRA_DIST += tests/fixtures/model/make_mnv3_logits.py tests/fixtures/model/mnv3
 # test_train: log formats, learning, resume, device agreement.
 check_PROGRAMS += tests/test_train
 TESTS += tests/test_train
-tests_test_train_SOURCES = tests/test_train.c
+tests_test_train_SOURCES = tests/test_train.c tests/synth_data.c
 tests_test_train_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_train_LDADD = libpactcl.la $(CHECK_LIBS) -lm
+
+# test_int8_model: export -> int8 inference against the fake-quant simulation.
+check_PROGRAMS += tests/test_int8_model
+TESTS += tests/test_int8_model
+tests_test_int8_model_SOURCES = tests/test_int8_model.c tests/synth_data.c
+tests_test_int8_model_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_int8_model_LDADD = libpactcl.la $(CHECK_LIBS) -lm

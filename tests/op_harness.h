@@ -174,6 +174,7 @@ void ops_elementwise_register(TCase *tc, int dev);
 void ops_linear_register(TCase *tc, int dev);
 void ops_quant_register(TCase *tc, int dev);
 void ops_validation_register(TCase *tc, int dev);
+void ops_int8_register(TCase *tc, int dev);
 
 #define TH_ADD(tc, test, dev) tcase_add_loop_test((tc), (test), (dev), (dev) + 1)
 

@@ -239,6 +239,7 @@ int main(void)
         ops_linear_register(tc, d);
         ops_quant_register(tc, d);
         ops_validation_register(tc, d);
+        ops_int8_register(tc, d);
         suite_add_tcase(suite, tc);
     }
     SRunner *sr = srunner_create(suite);

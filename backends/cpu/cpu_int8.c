@@ -25,10 +25,10 @@ int pactcl_cpu_quantize_i8(struct pactcl_cpu_ctx *ctx, const struct pactcl_op_ca
     float bin = bin_of(call->params.int8.bits);
     float inv = s <= 1e-30f ? 1.0f / (s + 1e-6f) : 1.0f / s;
     float k = bin * inv;
-#pragma omp parallel for schedule(static)
+PACTCL_CPU_PARALLEL_SIMD(n)
     for (int64_t i = 0; i < n; i++) {
         float xc = x[i] < -s ? -s : x[i] > s ? s : x[i];
-        q[i] = (int8_t)roundf(k * xc);
+        q[i] = (int8_t)pactcl_cpu_round_half_away(k * xc);
     }
     return PACTCL_OK;
 }
@@ -97,15 +97,15 @@ int pactcl_cpu_conv2d_i8(struct pactcl_cpu_ctx *ctx, const struct pactcl_op_call
     int direct = R == 1 && S == 1 && cp->stride_h == 1 && cp->stride_w == 1 && cp->pad_h == 0 &&
                  cp->pad_w == 0;
     int failed = 0;
-#pragma omp parallel
+PACTCL_CPU_PRAGMA(omp parallel)
     {
         int32_t *acc = malloc((size_t)PQ * sizeof *acc);
         int8_t *col = direct ? NULL : malloc((size_t)(J * PQ));
         if (!acc || (!direct && !col)) {
-#pragma omp atomic write
+PACTCL_CPU_PRAGMA(omp atomic write)
             failed = 1;
         } else {
-#pragma omp for schedule(dynamic, 1)
+PACTCL_CPU_PRAGMA(omp for schedule(dynamic, 1))
             for (int64_t n = 0; n < N; n++) {
                 const int8_t *xn = x + n * C * H * W;
                 if (!direct) {
@@ -147,7 +147,7 @@ int pactcl_cpu_dwconv_i8(struct pactcl_cpu_ctx *ctx, const struct pactcl_op_call
     int64_t N = xt->dims[0], C = xt->dims[1], H = xt->dims[2], W = xt->dims[3];
     int64_t R = wt->dims[2], S = wt->dims[3], P = yt->dims[2], Q = yt->dims[3];
     int sh = cp->stride_h, sw = cp->stride_w, ph = cp->pad_h, pw = cp->pad_w;
-#pragma omp parallel for schedule(static)
+PACTCL_CPU_PRAGMA(omp parallel for schedule(static))
     for (int64_t nc = 0; nc < N * C; nc++) {
         int64_t c = nc % C;
         const int8_t *xp = x + nc * H * W, *wc = w + c * R * S;
@@ -183,14 +183,14 @@ int pactcl_cpu_linear_i8(struct pactcl_cpu_ctx *ctx, const struct pactcl_op_call
     int act = call->params.int8.act;
     int64_t N = xt->dims[0], I = xt->dims[1], O = wt->dims[1];
     int failed = 0;
-#pragma omp parallel
+PACTCL_CPU_PRAGMA(omp parallel)
     {
         int32_t *acc = malloc((size_t)O * sizeof *acc);
         if (!acc) {
-#pragma omp atomic write
+PACTCL_CPU_PRAGMA(omp atomic write)
             failed = 1;
         } else {
-#pragma omp for schedule(static)
+PACTCL_CPU_PRAGMA(omp for schedule(static))
             for (int64_t n = 0; n < N; n++) {
                 memset(acc, 0, (size_t)O * sizeof *acc);
                 const int8_t *xn = x + n * I;

@@ -7,6 +7,7 @@
 #define PACTCL_CPU_OPS_H
 
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "pactcl-plugin.h"
@@ -80,6 +81,17 @@ static inline int pactcl_cpu_thread_num(void)
     return 0;
 }
 #endif
+
+/* roundf (half away from zero) without the library call, so that the loops
+ * vectorise.  Exact for |v| < 2^23, which the clip to [-s, s] guarantees: the
+ * argument is at most bin in magnitude.  A NaN passes through unchanged. */
+static inline float pactcl_cpu_round_half_away(float v)
+{
+    const int in_range = fabsf(v) < 8388608.0f;
+    const float t = (float)(int32_t)(in_range ? v : 0.0f), d = v - t;
+    const float r = copysignf(t + (float)(d >= 0.5f) - (float)(d <= -0.5f), v);
+    return in_range ? r : v;
+}
 
 /* Rounds a byte count up to the 64-byte alignment of buffers and scratch. */
 static inline size_t pactcl_cpu_round64(size_t bytes)

@@ -29,16 +29,6 @@ static float scale_inverse(float s)
     return s <= 1e-30f ? 1.0f / (s + 1e-6f) : 1.0f / s;
 }
 
-/* roundf (half away from zero) without the library call, so that the loops
- * vectorise.  Exact for |v| < 2^23, which the clip to [-s, s] guarantees: the
- * argument is at most bin in magnitude.  A NaN passes through unchanged. */
-static inline float round_half_away(float v)
-{
-    const int in_range = fabsf(v) < 8388608.0f;
-    const float t = (float)(int32_t)(in_range ? v : 0.0f), d = v - t;
-    const float r = copysignf(t + (float)(d >= 0.5f) - (float)(d <= -0.5f), v);
-    return in_range ? r : v;
-}
 
 /* Quantize-dequantize one value with scale s; bin_inv = bin * inverse(s) is
  * computed once by the caller, as Paddle does.  The clamps reproduce
@@ -47,7 +37,7 @@ static inline float qdq(float x, float s, float bin_inv, float bin)
 {
     const float lo = x >= -s ? x : -s;
     const float xc = lo <= s ? lo : s;
-    return round_half_away(bin_inv * xc) * s / bin;
+    return pactcl_cpu_round_half_away(bin_inv * xc) * s / bin;
 }
 
 /* Not multiversioned: with SSE4.1 and later, GCC 12 turns the int conversion
