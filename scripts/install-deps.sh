@@ -11,6 +11,7 @@ packages="
   ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd clinfo
   libpng-dev libjpeg62-turbo-dev zlib1g-dev
   python3-numpy
+  dataset-fashion-mnist
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -33,5 +33,6 @@ int cmd_train(const struct cli_common *common, int argc, char **argv);
 int cmd_predict(const struct cli_common *common, int argc, char **argv);
 int cmd_export(const struct cli_common *common, int argc, char **argv);
 int cmd_eval(const struct cli_common *common, int argc, char **argv);
+int cmd_dataset(const struct cli_common *common, int argc, char **argv);
 
 #endif

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     { "predict", "classify one image with a .pdparams model", cmd_predict },
     { "export", "write the int8 model from a QAT checkpoint", cmd_export },
     { "eval", "evaluate an int8 model or a checkpoint on a val set", cmd_eval },
+    { "dataset", "convert a dataset (fashion-mnist) into the image-folder layout", cmd_dataset },
 };
 
 static void usage(FILE *f)

@@ -8,7 +8,8 @@ tools_pactcl_SOURCES = \
 	tools/cmd_train.c \
 	tools/cmd_predict.c \
 	tools/cmd_export.c \
-	tools/cmd_eval.c
+	tools/cmd_eval.c \
+	tools/cmd_dataset.c
 tools_pactcl_LDADD = libpactcl.la
 
 # Plugin directories of the build tree, for running pactcl before `make install`.
