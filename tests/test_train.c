@@ -259,7 +259,7 @@ START_TEST(devices_agree_on_first_steps)
                     ck_assert_msg(pactcl_graph_forward(&g, 1, 1234 + step) == PACTCL_OK &&
                                       pactcl_graph_loss(&g) == PACTCL_OK &&
                                       pactcl_graph_backward(&g) == PACTCL_OK &&
-                                      pactcl_graph_sgd_step(&g, 0.02f, 0.9f, 1e-4f) == PACTCL_OK,
+                                      pactcl_graph_sgd_step(&g, 0.001f, 0.9f, 1e-4f) == PACTCL_OK,
                                   "%s", pactcl_last_error());
                     ck_assert_int_eq(pactcl_tensor_read(g.loss, &loss[k][step], 4), PACTCL_OK);
                 }

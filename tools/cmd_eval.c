@@ -117,8 +117,8 @@ int cmd_eval(const struct cli_common *common, int argc, char **argv)
         case O_GPU: if (*optarg) dev_spec = "gpu"; break;
         case O_IR: break;
         case 'j': bad = cli_parse_int("--workers", optarg, 0, 256, &workers); break;
-        case O_CROP: bad = cli_parse_int("--crop-size", optarg, 32, 4096, &crop); break;
-        case O_RESIZE: bad = cli_parse_int("--resize-size", optarg, 32, 8192, &resize); break;
+        case O_CROP: bad = cli_parse_int("--crop-size", optarg, 16, 4096, &crop); break;
+        case O_RESIZE: bad = cli_parse_int("--resize-size", optarg, 16, 8192, &resize); break;
         case O_MODEL: model = optarg; break;
         case O_HELP: print_help(); return 0;
         default:

@@ -36,7 +36,7 @@ int cmd_export(const struct cli_common *common, int argc, char **argv)
         case O_PRETRAINED: weights = optarg; break;
         case O_OUT: out = optarg; break;
         case O_MODEL: model = optarg; break;
-        case O_CROP: bad = cli_parse_int("--crop-size", optarg, 32, 4096, &crop); break;
+        case O_CROP: bad = cli_parse_int("--crop-size", optarg, 16, 4096, &crop); break;
         case O_WBITS: bad = cli_parse_int("--weight-bits", optarg, 2, 8, &wbits); break;
         case O_ABITS: bad = cli_parse_int("--activation-bits", optarg, 2, 8, &abits); break;
         case O_HELP:

@@ -98,8 +98,8 @@ int cmd_predict(const struct cli_common *common, int argc, char **argv)
         case O_IMG: img_path = optarg; break;
         case O_MODEL: model = optarg; break;
         case O_DEVICE: dev_spec = optarg; break;
-        case O_RESIZE: bad = cli_parse_int("--resize-size", optarg, 32, 8192, &resize); break;
-        case O_CROP: bad = cli_parse_int("--crop-size", optarg, 32, 4096, &crop); break;
+        case O_RESIZE: bad = cli_parse_int("--resize-size", optarg, 16, 8192, &resize); break;
+        case O_CROP: bad = cli_parse_int("--crop-size", optarg, 16, 4096, &crop); break;
         case O_CLASSES: bad = cli_parse_int("--num-classes", optarg, 1, 1 << 20, &classes); break;
         case O_LABELS: labels = optarg; break;
         case O_DUMP: dump = optarg; break;

@@ -19,6 +19,7 @@
 #include "quant/int8_model.h"
 #include "train/train_log.h"
 #include "train/folder_source.h"
+#include "train/run_plot.h"
 #include "train/trainer.h"
 
 struct train_args {
@@ -27,6 +28,7 @@ struct train_args {
     float lr, momentum, weight_decay, lr_gamma;
     int test_only, pact_quant, crop_size, resize_size, num_classes, weight_bits, act_bits;
     int device_given;
+    float crop_scale;
     uint64_t seed;
 };
 
@@ -34,7 +36,7 @@ enum {
     OPT_DATA_PATH = 256, OPT_MODEL, OPT_DEVICE, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD,
     OPT_LR_STEP, OPT_LR_GAMMA, OPT_PRINT_FREQ, OPT_OUTPUT_DIR, OPT_RESUME, OPT_START_EPOCH,
     OPT_TEST_ONLY, OPT_PRETRAINED, OPT_PACT, OPT_SEED, OPT_CROP, OPT_RESIZE, OPT_CLASSES,
-    OPT_WBITS, OPT_ABITS, OPT_OPT, OPT_IGNORED_FLAG, OPT_IGNORED_VALUE, OPT_AMP, OPT_HELP
+    OPT_WBITS, OPT_ABITS, OPT_CROP_SCALE, OPT_OPT, OPT_IGNORED_FLAG, OPT_IGNORED_VALUE, OPT_AMP, OPT_HELP
 };
 
 static const struct option longopts[] = {
@@ -62,6 +64,7 @@ static const struct option longopts[] = {
     { "crop-size", required_argument, NULL, OPT_CROP },
     { "resize-size", required_argument, NULL, OPT_RESIZE },
     { "num-classes", required_argument, NULL, OPT_CLASSES },
+    { "crop-scale", required_argument, NULL, OPT_CROP_SCALE },
     { "weight-bits", required_argument, NULL, OPT_WBITS },
     { "activation-bits", required_argument, NULL, OPT_ABITS },
     { "amp_level", required_argument, NULL, OPT_AMP },
@@ -107,6 +110,8 @@ static void print_help(void)
         "  --crop-size N          training crop and eval crop (default 224)\n"
         "  --resize-size N        eval resize of the short side (default 256)\n"
         "  --num-classes N        classifier outputs (default: the number of class folders)\n"
+        "  --crop-scale X         smallest area fraction RandomResizedCrop keeps (default 0.08;\n"
+        "                         larger suits small images such as 28x28 Fashion-MNIST)\n"
         "Accepted and ignored, as in the reference: --sync-bn --apex --apex-opt-level --auto-augment\n"
         "--random-erase.\n");
 }
@@ -118,7 +123,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         .output_dir = ".", .resume = "", .opt = "sgd", .batch_size = 256, .epochs = 90,
         .workers = 8, .lr_step_size = 30, .print_freq = 10, .lr = 0.1f, .momentum = 0.9f,
         .weight_decay = 1e-4f, .lr_gamma = 0.1f, .crop_size = 224, .resize_size = 256,
-        .weight_bits = 8, .act_bits = 8,
+        .weight_bits = 8, .act_bits = 8, .crop_scale = 0.08f,
     };
     int c, bad = 0;
     optind = 1;
@@ -148,9 +153,10 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         case OPT_PRETRAINED: a->pretrained = optarg; break;
         case OPT_PACT: a->pact_quant = 1; break;
         case OPT_SEED: bad = cli_parse_u64("--seed", optarg, &a->seed); break;
-        case OPT_CROP: bad = cli_parse_int("--crop-size", optarg, 32, 4096, &a->crop_size); break;
-        case OPT_RESIZE: bad = cli_parse_int("--resize-size", optarg, 32, 8192, &a->resize_size); break;
+        case OPT_CROP: bad = cli_parse_int("--crop-size", optarg, 16, 4096, &a->crop_size); break;
+        case OPT_RESIZE: bad = cli_parse_int("--resize-size", optarg, 16, 8192, &a->resize_size); break;
         case OPT_CLASSES: bad = cli_parse_int("--num-classes", optarg, 1, 1 << 20, &a->num_classes); break;
+        case OPT_CROP_SCALE: bad = cli_parse_float("--crop-scale", optarg, 0.01, 1.0, &a->crop_scale); break;
         case OPT_WBITS: bad = cli_parse_int("--weight-bits", optarg, 2, 8, &a->weight_bits); break;
         case OPT_ABITS: bad = cli_parse_int("--activation-bits", optarg, 2, 8, &a->act_bits); break;
         case OPT_AMP:
@@ -222,16 +228,35 @@ static double seconds_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-struct finish_ctx {
+/* What the trainer's callbacks need. */
+struct session {
     struct pactcl_graph *g;
     const struct pactcl_mnv3_config *cfg;
     const char *output_dir;
+    int export_int8;
+    struct pactcl_run_history history;
+    char plot_path[4096];
 };
 
-/* The reference's save_quantized_model at the end of a --pact_quant run. */
-static int export_int8(void *user)
+/* After each epoch: the run's picture, rewritten so that an interrupted run
+ * has one too. */
+static void record_epoch(void *user, int epoch, double train_loss, double train_top1,
+                         double train_top5, double val_loss, double val_top1, double val_top5,
+                         double train_ips)
 {
-    struct finish_ctx *f = user;
+    struct session *s = user;
+    if (pactcl_run_history_add(&s->history, epoch, train_loss, train_top1, train_top5, val_loss,
+                               val_top1, val_top5, train_ips) != PACTCL_OK ||
+        pactcl_run_plot_write(s->plot_path, &s->history) != PACTCL_OK)
+        fprintf(stderr, "pactcl: warning: %s\n", pactcl_last_error());
+}
+
+/* The reference's save_quantized_model at the end of a --pact_quant run. */
+static int finish(void *user)
+{
+    struct session *f = user;
+    if (!f->export_int8)
+        return PACTCL_OK;
     char path[4096];
     int rc = pactcl_int8_export(f->g, f->cfg, f->output_dir, "qat_inference", path, sizeof path);
     if (rc == PACTCL_OK) {
@@ -272,7 +297,8 @@ int cmd_train(const struct cli_common *common, int argc, char **argv)
         return 1;
     int rc = 1;
     struct pactcl_graph g;
-    int graph_ready = 0;
+    int graph_ready = 0, history_ready = 0;
+    struct session sess;
     struct pactcl_folder_source *train = NULL, *val = NULL;
     pactcl_device *dev = cli_pick_device(ctx, a.device, !a.device_given);
     if (!dev)
@@ -283,7 +309,7 @@ int cmd_train(const struct cli_common *common, int argc, char **argv)
     struct pactcl_folder_source_options dopt = {
         .root = a.data_path, .split = "train", .train = 1, .batch_size = a.batch_size,
         .workers = a.workers, .crop_size = a.crop_size, .resize_size = a.resize_size,
-        .seed = a.seed,
+        .seed = a.seed, .crop_scale_min = a.crop_scale,
     };
     if (!a.test_only && pactcl_folder_source_open(&dopt, &train) != PACTCL_OK) {
         cli_error("%s", pactcl_last_error());
@@ -322,19 +348,29 @@ int cmd_train(const struct cli_common *common, int argc, char **argv)
         .seed = a.seed, .output_dir = a.output_dir, .resume = a.resume, .test_only = a.test_only,
         .log = stdout,
     };
-    struct finish_ctx fin = { &g, &mc, a.output_dir && *a.output_dir ? a.output_dir : "." };
-    if (a.pact_quant && !a.test_only) {
-        to.on_finish = export_int8;
-        to.user = &fin;
+    sess = (struct session){ .g = &g, .cfg = &mc, .output_dir = *a.output_dir ? a.output_dir : ".",
+                            .export_int8 = a.pact_quant };
+    snprintf(sess.plot_path, sizeof sess.plot_path, "%s/training_curves.svg", sess.output_dir);
+    if (pactcl_run_history_init(&sess.history, a.model, pactcl_device_id(dev), a.pact_quant) != PACTCL_OK) {
+        cli_error("%s", pactcl_last_error());
+        goto done;
     }
+    history_ready = 1;
+    to.on_epoch = record_epoch;
+    to.on_finish = finish;
+    to.user = &sess;
     if (pactcl_train(&g, train ? pactcl_folder_source_batches(train) : NULL,
                      pactcl_folder_source_batches(val), &to) !=
         PACTCL_OK) {
         cli_error("%s", pactcl_last_error());
         goto done;
     }
+    if (sess.history.n)
+        printf("Training curves saved to %s\n", sess.plot_path);
     rc = 0;
 done:
+    if (history_ready)
+        pactcl_run_history_free(&sess.history);
     if (graph_ready)
         pactcl_graph_release(&g);
     pactcl_folder_source_close(train);

@@ -412,10 +412,10 @@ static int add_linear(struct builder *b, const char *prefix, int in, int out_fea
 
 int pactcl_mnv3_build(struct pactcl_graph *g, const struct pactcl_mnv3_config *cfg)
 {
-    if (!cfg || cfg->num_classes < 1 || cfg->image_size < 32 || cfg->weight_bits < 2 ||
+    if (!cfg || cfg->num_classes < 1 || cfg->image_size < 16 || cfg->weight_bits < 2 ||
         cfg->weight_bits > 8 || cfg->act_bits < 2 || cfg->act_bits > 8)
         return pactcl__set_error(PACTCL_EINVAL,
-                                 "model: need classes >= 1, image size >= 32 and bits in 2..8");
+                                 "model: need classes >= 1, image size >= 16 and bits in 2..8");
     if (cfg->int8 && (cfg->pact_quant || g->training_capable))
         return pactcl__set_error(PACTCL_EINVAL, "model: the int8 form is for inference only");
     struct builder b = { .g = g, .cfg = cfg };

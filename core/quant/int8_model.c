@@ -118,7 +118,7 @@ int pactcl_int8_manifest_read(const char *model_path, const char *params_overrid
         goto done;
     }
     if ((rc = int_field(text, model_path, "num_classes", 1, 1 << 20, &classes)) != PACTCL_OK ||
-        (rc = int_field(text, model_path, "image_size", 32, 4096, &size)) != PACTCL_OK ||
+        (rc = int_field(text, model_path, "image_size", 16, 4096, &size)) != PACTCL_OK ||
         (rc = int_field(text, model_path, "weight_bits", 2, 8, &wb)) != PACTCL_OK ||
         (rc = int_field(text, model_path, "activation_bits", 2, 8, &ab)) != PACTCL_OK ||
         (rc = int_field(text, model_path, "params_bytes", 1, 1L << 40, &nbytes)) != PACTCL_OK)

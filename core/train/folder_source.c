@@ -71,6 +71,8 @@ int pactcl_folder_source_open(const struct pactcl_folder_source_options *o,
         cfg.seed = o->seed;
         cfg.transform.crop_size = o->crop_size;
         cfg.transform.resize_size = o->resize_size;
+        if (o->crop_scale_min > 0)
+            cfg.transform.scale[0] = o->crop_scale_min;
         rc = pactcl_loader_create(&cfg, &s->loader);
     }
     if (rc == PACTCL_OK) {
