@@ -21,3 +21,7 @@ TESTS += tests/test_int8_model
 tests_test_int8_model_SOURCES = tests/test_int8_model.c tests/synth_data.c
 tests_test_int8_model_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_int8_model_LDADD = libpactcl.la $(CHECK_LIBS) -lm
+
+# The demo in miniature, on every device (needs dataset-fashion-mnist).
+TESTS += tests/demo_mini.sh
+EXTRA_DIST += tests/demo_mini.sh scripts/demo.sh

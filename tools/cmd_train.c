@@ -28,7 +28,7 @@ struct train_args {
     float lr, momentum, weight_decay, lr_gamma;
     int test_only, pact_quant, crop_size, resize_size, num_classes, weight_bits, act_bits;
     int device_given;
-    float crop_scale;
+    float crop_scale, bn_momentum;
     uint64_t seed;
 };
 
@@ -36,7 +36,7 @@ enum {
     OPT_DATA_PATH = 256, OPT_MODEL, OPT_DEVICE, OPT_EPOCHS, OPT_LR, OPT_MOMENTUM, OPT_WD,
     OPT_LR_STEP, OPT_LR_GAMMA, OPT_PRINT_FREQ, OPT_OUTPUT_DIR, OPT_RESUME, OPT_START_EPOCH,
     OPT_TEST_ONLY, OPT_PRETRAINED, OPT_PACT, OPT_SEED, OPT_CROP, OPT_RESIZE, OPT_CLASSES,
-    OPT_WBITS, OPT_ABITS, OPT_CROP_SCALE, OPT_OPT, OPT_IGNORED_FLAG, OPT_IGNORED_VALUE, OPT_AMP, OPT_HELP
+    OPT_WBITS, OPT_ABITS, OPT_CROP_SCALE, OPT_BN_MOMENTUM, OPT_OPT, OPT_IGNORED_FLAG, OPT_IGNORED_VALUE, OPT_AMP, OPT_HELP
 };
 
 static const struct option longopts[] = {
@@ -65,6 +65,7 @@ static const struct option longopts[] = {
     { "resize-size", required_argument, NULL, OPT_RESIZE },
     { "num-classes", required_argument, NULL, OPT_CLASSES },
     { "crop-scale", required_argument, NULL, OPT_CROP_SCALE },
+    { "bn-momentum", required_argument, NULL, OPT_BN_MOMENTUM },
     { "weight-bits", required_argument, NULL, OPT_WBITS },
     { "activation-bits", required_argument, NULL, OPT_ABITS },
     { "amp_level", required_argument, NULL, OPT_AMP },
@@ -112,6 +113,9 @@ static void print_help(void)
         "  --num-classes N        classifier outputs (default: the number of class folders)\n"
         "  --crop-scale X         smallest area fraction RandomResizedCrop keeps (default 0.08;\n"
         "                         larger suits small images such as 28x28 Fashion-MNIST)\n"
+        "  --bn-momentum X        BatchNorm running-stat momentum, Paddle's convention (weight of\n"
+        "                         the old value; default 0.01, the reference's, which makes the\n"
+        "                         running stats ~99%% the last batch; 0.9 averages over batches)\n"
         "Accepted and ignored, as in the reference: --sync-bn --apex --apex-opt-level --auto-augment\n"
         "--random-erase.\n");
 }
@@ -123,7 +127,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         .output_dir = ".", .resume = "", .opt = "sgd", .batch_size = 256, .epochs = 90,
         .workers = 8, .lr_step_size = 30, .print_freq = 10, .lr = 0.1f, .momentum = 0.9f,
         .weight_decay = 1e-4f, .lr_gamma = 0.1f, .crop_size = 224, .resize_size = 256,
-        .weight_bits = 8, .act_bits = 8, .crop_scale = 0.08f,
+        .weight_bits = 8, .act_bits = 8, .crop_scale = 0.08f, .bn_momentum = 0.01f,
     };
     int c, bad = 0;
     optind = 1;
@@ -157,6 +161,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         case OPT_RESIZE: bad = cli_parse_int("--resize-size", optarg, 16, 8192, &a->resize_size); break;
         case OPT_CLASSES: bad = cli_parse_int("--num-classes", optarg, 1, 1 << 20, &a->num_classes); break;
         case OPT_CROP_SCALE: bad = cli_parse_float("--crop-scale", optarg, 0.01, 1.0, &a->crop_scale); break;
+        case OPT_BN_MOMENTUM: bad = cli_parse_float("--bn-momentum", optarg, 0.0, 1.0, &a->bn_momentum); break;
         case OPT_WBITS: bad = cli_parse_int("--weight-bits", optarg, 2, 8, &a->weight_bits); break;
         case OPT_ABITS: bad = cli_parse_int("--activation-bits", optarg, 2, 8, &a->act_bits); break;
         case OPT_AMP:
@@ -338,6 +343,7 @@ int cmd_train(const struct cli_common *common, int argc, char **argv)
         cli_error("%s", pactcl_last_error());
         goto done;
     }
+    g.bn_momentum = a.bn_momentum;
     if (a.pact_quant)
         printf("Quanted model\n");
     fflush(stdout);

@@ -19,3 +19,9 @@ PACTCL_BUILD_PLUGIN_PATH = $(abs_top_builddir)/backends/cpu/.libs:$(abs_top_buil
 run-devices: tools/pactcl
 	PACTCL_PLUGIN_PATH='$(PACTCL_BUILD_PLUGIN_PATH)' POCL_CACHE_DIR='$(abs_top_builddir)/tests/pocl-cache' \
 	  $(builddir)/tools/pactcl devices
+
+# The main job on Fashion-MNIST (scripts/demo.sh); PACTCL_DEVICE picks the device.
+.PHONY: demo
+demo: tools/pactcl $(pkglib_LTLIBRARIES)
+	PACTCL='$(abs_builddir)/tools/pactcl' PACTCL_PLUGIN_PATH='$(PACTCL_BUILD_PLUGIN_PATH)' \
+	  POCL_CACHE_DIR='$(abs_top_builddir)/tests/pocl-cache' bash $(srcdir)/scripts/demo.sh
