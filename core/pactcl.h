@@ -37,7 +37,9 @@ extern "C" {
     X(EDEVICE, -8, "device error")                                             \
     X(ENOTFOUND, -9, "not found")                                              \
     X(EAMBIGUOUS, -10, "ambiguous name")                                       \
-    X(EINTERNAL, -11, "internal error")
+    X(EINTERNAL, -11, "internal error")                                        \
+    X(EINTERRUPTED, -12, "interrupted")                                        \
+    X(ENUMERIC, -13, "non-finite value (NaN or infinity)")
 
 enum pactcl_status {
 #define PACTCL_STATUS_ENUM_(id, value, msg) PACTCL_##id = value,

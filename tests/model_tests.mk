@@ -25,3 +25,7 @@ tests_test_int8_model_LDADD = libpactcl.la $(CHECK_LIBS) -lm
 # The demo in miniature, on every device (needs dataset-fashion-mnist).
 TESTS += tests/demo_mini.sh
 EXTRA_DIST += tests/demo_mini.sh scripts/demo.sh
+
+# Faults during training: signals, kill -9, unwritable dir, full disk, NaN.
+TESTS += tests/faults.sh
+EXTRA_DIST += tests/faults.sh

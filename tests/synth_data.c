@@ -13,10 +13,10 @@ static float synth_pixel(int index, int label, int c, int y, int x)
     return (quadrant == label ? 1.5f : -0.5f) + noise;
 }
 
-static int synth_begin(void *ctx, int epoch)
+static int synth_begin(void *ctx, int epoch, int first_batch)
 {
     struct synth *s = ctx;
-    s->pos = 0;
+    s->pos = first_batch * s->batch < s->n ? first_batch * s->batch : s->n;
     s->epoch = epoch;
     for (int i = 0; i < s->n; i++)
         s->order[i] = i;

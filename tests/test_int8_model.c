@@ -63,7 +63,7 @@ static void train_and_export(pactcl_device *dev, struct pactcl_graph *g,
                                       .seed = 3, .log = log };
     double l, t1, t5, ips;
     for (int e = 0; e < 3; e++)
-        ck_assert_msg(pactcl_train_one_epoch(g, &s.src, e, &o, 0.05, &l, &t1, &t5, &ips) == PACTCL_OK,
+        ck_assert_msg(pactcl_train_one_epoch(g, &s.src, e, 0, &o, 0.05, &l, &t1, &t5, &ips, NULL) == PACTCL_OK,
                       "%s", pactcl_last_error());
     fclose(log);
     synth_free(&s);
@@ -76,7 +76,7 @@ static float *eval_logits(struct pactcl_graph *g)
 {
     struct synth s;
     synth_init(&s, EVAL_N, BATCH);
-    s.src.begin_epoch(s.src.ctx, 1000);
+    s.src.begin_epoch(s.src.ctx, 1000, 0);
     float *out = malloc((size_t)EVAL_N * CLASSES * sizeof *out);
     const float *im;
     const int32_t *lb;

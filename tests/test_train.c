@@ -120,10 +120,10 @@ START_TEST(learns_on_every_device)
             synth_init(&val, 32, 16);
             struct pactcl_train_options o = options(log, NULL, 1);
             double l0, l1, t1, t5, ips, v1, v5, vl;
-            ck_assert_msg(pactcl_train_one_epoch(&g, &train.src, 0, &o, 0.05, &l0, &t1, &t5, &ips) ==
+            ck_assert_msg(pactcl_train_one_epoch(&g, &train.src, 0, 0, &o, 0.05, &l0, &t1, &t5, &ips, NULL) ==
                               PACTCL_OK, "%s", pactcl_last_error());
             for (int e = 1; e < 4; e++)
-                ck_assert_int_eq(pactcl_train_one_epoch(&g, &train.src, e, &o, 0.05, &l1, &t1, &t5, &ips),
+                ck_assert_int_eq(pactcl_train_one_epoch(&g, &train.src, e, 0, &o, 0.05, &l1, &t1, &t5, &ips, NULL),
                                  PACTCL_OK);
             ck_assert_int_eq(pactcl_evaluate(&g, &val.src, log, &v1, &v5, &vl), PACTCL_OK);
             ck_assert_msg(l1 < 0.5 * l0 && v1 > 0.5,
@@ -246,7 +246,7 @@ START_TEST(devices_agree_on_first_steps)
                 struct synth s;
                 build(&g, devs[k], qat, 8);
                 synth_init(&s, 32, 8);
-                s.src.begin_epoch(s.src.ctx, 0);
+                s.src.begin_epoch(s.src.ctx, 0, 0);
                 for (int step = 0; step < 4; step++) {
                     const float *im;
                     const int32_t *lb;

@@ -186,7 +186,7 @@ int cmd_eval(const struct cli_common *common, int argc, char **argv)
         goto done;
     }
     struct pactcl_batch_source *src = pactcl_folder_source_batches(val);
-    int n_batches = src->begin_epoch(src->ctx, 0);
+    int n_batches = src->begin_epoch(src->ctx, 0, 0);
     if (n_batches < 0) {
         cli_error("%s", pactcl_last_error());
         goto done;

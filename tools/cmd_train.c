@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +228,34 @@ pactcl_device *cli_pick_device(pactcl_context *ctx, const char *spec, int fallba
     return NULL;
 }
 
+/* SIGINT/SIGTERM: the first asks training to stop after the current step
+ * and write a resumable checkpoint; a second one ends the process at once. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_requested) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_requested = sig;
+    static const char msg[] = "\npactcl: stopping after the current step to save a checkpoint "
+                              "(signal again to quit at once)\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
+static void install_stop_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static double seconds_now(void)
 {
     struct timespec ts;
@@ -362,13 +392,17 @@ int cmd_train(const struct cli_common *common, int argc, char **argv)
         goto done;
     }
     history_ready = 1;
+    to.stop = &stop_requested;
+    install_stop_handlers();
     to.on_epoch = record_epoch;
     to.on_finish = finish;
     to.user = &sess;
-    if (pactcl_train(&g, train ? pactcl_folder_source_batches(train) : NULL,
-                     pactcl_folder_source_batches(val), &to) !=
-        PACTCL_OK) {
+    int trc = pactcl_train(&g, train ? pactcl_folder_source_batches(train) : NULL,
+                           pactcl_folder_source_batches(val), &to);
+    if (trc != PACTCL_OK) {
         cli_error("%s", pactcl_last_error());
+        if (trc == PACTCL_EINTERRUPTED)
+            rc = 128 + (stop_requested ? stop_requested : SIGINT);
         goto done;
     }
     if (sess.history.n)

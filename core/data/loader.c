@@ -226,8 +226,15 @@ int pactcl_loader_create(const struct pactcl_loader_config *cfg, pactcl_loader *
 
 int pactcl_loader_start_epoch(pactcl_loader *l, uint32_t epoch)
 {
+    return pactcl_loader_start_epoch_at(l, epoch, 0);
+}
+
+int pactcl_loader_start_epoch_at(pactcl_loader *l, uint32_t epoch, size_t first)
+{
     if (!l)
         return pactcl__set_error(PACTCL_EINVAL, "loader: no loader");
+    if (first > l->n)
+        first = l->n;
     pthread_mutex_lock(&l->lock);
     /* Let in-flight samples of an abandoned epoch land before reusing slots. */
     l->active = 0;
@@ -235,7 +242,7 @@ int pactcl_loader_start_epoch(pactcl_loader *l, uint32_t epoch)
         pthread_cond_wait(&l->done_cv, &l->lock);
     for (int i = 0; i < l->n_slots; i++)
         l->slots[i].state = SLOT_EMPTY;
-    l->next_claim = l->next_take = 0;
+    l->next_claim = l->next_take = first;
     l->epoch = epoch;
     int status = pactcl_sampler_order(l->n, l->cfg.mode == PACTCL_LOADER_TRAIN, epoch, l->order);
     if (status == PACTCL_OK) {

@@ -62,6 +62,9 @@ void pactcl_loader_free(pactcl_loader *l);
 /* Begins epoch `epoch` (the train order is RandomState(epoch)'s shuffle).
  * An unfinished previous epoch is abandoned. */
 int pactcl_loader_start_epoch(pactcl_loader *l, uint32_t epoch);
+/* The same, starting at position `first` of the epoch's order (resuming an
+ * interrupted epoch: the samples before it are not decoded). */
+int pactcl_loader_start_epoch_at(pactcl_loader *l, uint32_t epoch, size_t first);
 
 /* Caller-owned batch storage, filled by pactcl_loader_next. */
 struct pactcl_batch {

@@ -45,7 +45,7 @@ static void velocity_key(const struct pactcl_param *p, char *buf, size_t len)
 }
 
 int pactcl_checkpoint_opt_to_dict(const struct pactcl_graph *g, int last_epoch, double last_lr,
-                                  double best_top1, struct pactcl_state_dict **out)
+                                  double best_top1, int next_iter, struct pactcl_state_dict **out)
 {
     struct pactcl_state_dict *sd = NULL, *sched = NULL;
     int rc = pactcl_state_dict_create(&sd);
@@ -65,6 +65,8 @@ int pactcl_checkpoint_opt_to_dict(const struct pactcl_graph *g, int last_epoch, 
         rc = pactcl_state_dict_set_float(sched, "last_lr", last_lr);
     if (rc == PACTCL_OK)
         rc = pactcl_state_dict_set_float(sd, "pactcl_best_top1", best_top1);
+    if (rc == PACTCL_OK && next_iter >= 0)
+        rc = pactcl_state_dict_set_int(sd, "pactcl_next_iter", next_iter);
     if (rc != PACTCL_OK) {
         pactcl_state_dict_free(sd);
         return rc;
@@ -202,7 +204,7 @@ int pactcl_checkpoint_load_params(struct pactcl_graph *g, const struct pactcl_st
 
 int pactcl_checkpoint_load_opt(struct pactcl_graph *g, const struct pactcl_state_dict *sd,
                                const char *file, int *last_epoch, double *last_lr,
-                               double *best_top1)
+                               double *best_top1, int *next_iter)
 {
     for (int i = 0; i < g->n_params; i++) {
         struct pactcl_param *p = &g->params[i];
@@ -232,5 +234,8 @@ int pactcl_checkpoint_load_opt(struct pactcl_graph *g, const struct pactcl_state
     const struct pactcl_sd_entry *b = pactcl_state_dict_find(sd, "pactcl_best_top1");
     if (best_top1 && b && b->value.type == PACTCL_SD_FLOAT)
         *best_top1 = b->value.u.f;
+    const struct pactcl_sd_entry *it = pactcl_state_dict_find(sd, "pactcl_next_iter");
+    if (next_iter)
+        *next_iter = it && it->value.type == PACTCL_SD_INT && it->value.u.i >= 0 ? (int)it->value.u.i : 0;
     return PACTCL_OK;
 }

@@ -14,11 +14,12 @@
 int pactcl_checkpoint_params_to_dict(const struct pactcl_graph *g, struct pactcl_state_dict **out);
 
 /* The optimizer's state: "<paddle name>_velocity_0" per trainable parameter,
- * "LR_Scheduler" {last_epoch, last_lr}, and "pactcl_best_top1" (ignored by
- * Paddle, which reads only the keys it knows) so that a resumed run keeps
- * choosing `best` as an uninterrupted one would. */
+ * "LR_Scheduler" {last_epoch, last_lr}, and keys Paddle ignores (it reads
+ * only those it knows): "pactcl_best_top1", so that a resumed run keeps
+ * choosing `best` as an uninterrupted one would, and, for a run interrupted
+ * inside epoch last_epoch, "pactcl_next_iter" (next_iter >= 0). */
 int pactcl_checkpoint_opt_to_dict(const struct pactcl_graph *g, int last_epoch, double last_lr,
-                                  double best_top1, struct pactcl_state_dict **out);
+                                  double best_top1, int next_iter, struct pactcl_state_dict **out);
 
 struct pactcl_load_report {
     int loaded, missing, unexpected, skipped_shape;
@@ -39,6 +40,6 @@ int pactcl_checkpoint_load_params(struct pactcl_graph *g, const struct pactcl_st
  * velocities are an error naming the key.  Outputs may be NULL. */
 int pactcl_checkpoint_load_opt(struct pactcl_graph *g, const struct pactcl_state_dict *sd,
                                const char *file, int *last_epoch, double *last_lr,
-                               double *best_top1);
+                               double *best_top1, int *next_iter);
 
 #endif /* PACTCL_CHECKPOINT_H */

@@ -98,7 +98,11 @@ int pactcl_int8_manifest_read(const char *model_path, const char *params_overrid
         rc = pactcl__set_error(PACTCL_EFORMAT, "%s: not a pactcl int8 model (no manifest_crc32)", model_path);
         goto done;
     }
-    if (crc_of(text, (size_t)(crc_line - text)) != (uint32_t)want) {
+    /* ... and must be the last line (docs/FORMATS.md): anything after it,
+     * or a first line that covers nothing, would go unchecked. */
+    const char *crc_end = strchr(crc_line, '\n');
+    if (crc_line == text || !crc_end || (size_t)(crc_end + 1 - text) != len ||
+        crc_of(text, (size_t)(crc_line - text)) != (uint32_t)want) {
         rc = pactcl__set_error(PACTCL_EFORMAT, "%s: manifest checksum mismatch (corrupt or edited)", model_path);
         goto done;
     }

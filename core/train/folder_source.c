@@ -16,10 +16,11 @@ struct pactcl_folder_source {
     int epoch_open;
 };
 
-static int begin_epoch(void *ctx, int epoch)
+static int begin_epoch(void *ctx, int epoch, int first_batch)
 {
     struct pactcl_folder_source *s = ctx;
-    int rc = pactcl_loader_start_epoch(s->loader, (uint32_t)epoch);
+    int rc = pactcl_loader_start_epoch_at(s->loader, (uint32_t)epoch,
+                                          (size_t)first_batch * (size_t)s->batch_size);
     if (rc != PACTCL_OK)
         return rc;
     s->epoch = (uint32_t)epoch;
