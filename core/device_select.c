@@ -53,6 +53,13 @@ int pactcl_device_sync(pactcl_device *dev)
     return dev->impl->iface->sync(dev->impl);
 }
 
+void *pactcl_device_native(pactcl_device *dev, const char *what)
+{
+    if (!dev || !what || !dev->impl->iface->get_native)
+        return NULL;
+    return dev->impl->iface->get_native(dev->impl, what);
+}
+
 static int contains_ci(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);

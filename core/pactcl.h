@@ -124,6 +124,10 @@ const char *pactcl_device_kind_name(enum pactcl_device_kind kind);
 uint64_t pactcl_device_memory(const pactcl_device *dev); /* bytes, 0 if unknown */
 /* Waits until every op queued on the device has finished. */
 int pactcl_device_sync(pactcl_device *dev);
+/* A backend-specific handle by name (OpenCL: "cl_context",
+ * "cl_command_queue", "cl_device_id", "host_reads" — a uint64_t count of
+ * device-to-host reads); NULL when the backend has none. */
+void *pactcl_device_native(pactcl_device *dev, const char *what);
 
 /* Name of the provider that runs `op` on `dev` for a call like `call`
  * (the device's own backend, or a vendor plugin's override). */

@@ -71,7 +71,7 @@ int pactcl_tensor_create(pactcl_device *dev, enum pactcl_dtype dtype, int ndim, 
     if (info->max_alloc_bytes && bytes > info->max_alloc_bytes)
         return pactcl__set_error(PACTCL_ENOMEM,
                                  "a tensor of %zu bytes exceeds the largest allocation of device %s "
-                                 "(%llu bytes); try a smaller batch",
+                                 "(%llu bytes); try a smaller --batch-size",
                                  bytes, info->id, (unsigned long long)info->max_alloc_bytes);
     struct pactcl_tensor *t = calloc(1, sizeof *t);
     if (!t)

@@ -51,6 +51,7 @@ void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    fflush(stdout); /* keep the log's order when both go to one file */
     fputs("pactcl: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

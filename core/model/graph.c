@@ -66,7 +66,19 @@ static int new_batch_tensor(struct pactcl_graph *g, enum pactcl_dtype dt, int nd
     full[0] = g->max_batch;
     if (ndim > 0)
         memcpy(full + 1, dims, (size_t)ndim * sizeof *dims);
-    TRY(pactcl_tensor_create(g->dev, dt, ndim + 1, full, out));
+    int rc = pactcl_tensor_create(g->dev, dt, ndim + 1, full, out);
+    if (rc == PACTCL_ENOMEM) {
+        /* Name what did not fit, and the way out. */
+        char why[512];
+        snprintf(why, sizeof why, "%s", pactcl_last_error());
+        return pactcl__set_error(rc, "model: an activation of %lld x %lld x %lld x %lld for batch %d "
+                                 "does not fit on %s (%s)%s",
+                                 (long long)full[0], (long long)(ndim > 0 ? full[1] : 1),
+                                 (long long)(ndim > 1 ? full[2] : 1), (long long)(ndim > 2 ? full[3] : 1),
+                                 g->max_batch, pactcl_device_id(g->dev), why,
+                                 strstr(why, "smaller") ? "" : "; try a smaller --batch-size");
+    }
+    TRY(rc);
     return track_batch_tensor(g, *out);
 }
 
