@@ -28,6 +28,10 @@ int cli_parse_float(const char *flag, const char *text, double min, double max, 
  * pactcl when `fallback` is set. */
 pactcl_device *cli_pick_device(pactcl_context *ctx, const char *spec, int fallback);
 
+/* PACTCL_MAX_PIXELS: the largest image (width x height) decoded; 0 (unset)
+ * keeps the library's default. */
+uint64_t cli_max_pixels(void);
+
 int cmd_devices(const struct cli_common *common, int argc, char **argv);
 int cmd_train(const struct cli_common *common, int argc, char **argv);
 int cmd_predict(const struct cli_common *common, int argc, char **argv);

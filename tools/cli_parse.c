@@ -33,6 +33,15 @@ int cli_parse_u64(const char *flag, const char *text, uint64_t *out)
     return 0;
 }
 
+uint64_t cli_max_pixels(void)
+{
+    const char *v = getenv("PACTCL_MAX_PIXELS");
+    uint64_t n = 0;
+    if (v && *v && cli_parse_u64("PACTCL_MAX_PIXELS", v, &n) != 0)
+        return 0;
+    return n;
+}
+
 int cli_parse_float(const char *flag, const char *text, double min, double max, float *out)
 {
     char *end;

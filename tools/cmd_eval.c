@@ -168,7 +168,8 @@ int cmd_eval(const struct cli_common *common, int argc, char **argv)
         goto done;
     struct pactcl_folder_source_options o = { .root = data_dir, .split = "val", .train = 0,
                                               .batch_size = batch, .workers = workers,
-                                              .crop_size = crop, .resize_size = resize };
+                                              .crop_size = crop, .resize_size = resize,
+                                              .max_pixels = cli_max_pixels() };
     if (pactcl_folder_source_open(&o, &val) != PACTCL_OK || pactcl_graph_init(&g, dev, batch, 0) != PACTCL_OK ||
         (graph_ready = 1,
          is_int8 ? pactcl_int8_model_load(&g, mpath, params_file ? ppath : NULL, crop, &mc)

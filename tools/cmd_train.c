@@ -344,7 +344,7 @@ int cmd_train(const struct cli_common *common, int argc, char **argv)
     struct pactcl_folder_source_options dopt = {
         .root = a.data_path, .split = "train", .train = 1, .batch_size = a.batch_size,
         .workers = a.workers, .crop_size = a.crop_size, .resize_size = a.resize_size,
-        .seed = a.seed, .crop_scale_min = a.crop_scale,
+        .seed = a.seed, .crop_scale_min = a.crop_scale, .max_pixels = cli_max_pixels(),
     };
     if (!a.test_only && pactcl_folder_source_open(&dopt, &train) != PACTCL_OK) {
         cli_error("%s", pactcl_last_error());

@@ -70,6 +70,7 @@ int pactcl_folder_source_open(const struct pactcl_folder_source_options *o,
         cfg.batch_size = o->batch_size;
         cfg.workers = o->workers;
         cfg.seed = o->seed;
+        cfg.max_pixels = o->max_pixels;
         cfg.transform.crop_size = o->crop_size;
         cfg.transform.resize_size = o->resize_size;
         if (o->crop_scale_min > 0)

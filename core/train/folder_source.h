@@ -16,6 +16,7 @@ struct pactcl_folder_source_options {
     int train;         /* shuffled order and random transforms */
     int batch_size, workers, crop_size, resize_size;
     double crop_scale_min; /* RandomResizedCrop's smallest area fraction; 0: the reference's 0.08 */
+    uint64_t max_pixels;   /* larger images are refused before decoding; 0: 64 Mpixel */
     uint64_t seed;
 };
 
