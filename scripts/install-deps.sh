@@ -4,6 +4,8 @@
 # machine and CI get exactly the same set. Run as root (or through sudo).
 set -eu
 
+# clang, libclang-rt-dev (libFuzzer; only recommended by clang, so named) and
+# valgrind serve the sanitizer, fuzz and memcheck runs (fuzz/README.md).
 packages="
   build-essential autoconf automake libtool pkg-config autoconf-archive xxd
   check libsubunit-dev
@@ -11,7 +13,8 @@ packages="
   ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd clinfo
   libpng-dev libjpeg62-turbo-dev zlib1g-dev
   python3-numpy
-  dataset-fashion-mnist
+  dataset-fashion-mnist time
+  clang libclang-rt-dev valgrind
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -110,4 +110,14 @@ grep -E -q "loss is (NaN|infinite) at epoch 0, iteration [0-9]+; the first non-f
     "$work/nan.log" || { cat "$work/nan.log"; fail "NaN: message lacks epoch, iteration or layer"; }
 cmp -s "$work/ref/latest.pdparams" "$work/nan/latest.pdparams" || fail "NaN: the last checkpoint was replaced"
 echo "faults: NaN loss stopped with $(grep -o 'iteration [0-9]*; the first non-finite values are in [^ ]*' "$work/nan.log")"
+# 7. A long run does not grow: peak RSS after 5 epochs equals that after 1
+#    (within 5% for allocator noise).
+rss() { /usr/bin/time -f '%M' -o "$work/rss" "$pactcl" train --data-path "$work/data" --device cpu \
+            -b 16 -j 1 --epochs "$1" --crop-size 28 --resize-size 28 --print-freq 1000 --seed 7 \
+            --output-dir "$work/rss-$1" > /dev/null 2>&1 && cat "$work/rss"; }
+if [ -x /usr/bin/time ]; then
+    r1=$(rss 1) && r5=$(rss 5) || fail "memory runs"
+    [ $((r5 * 100)) -le $((r1 * 105)) ] || fail "peak RSS grew from $r1 KiB (1 epoch) to $r5 KiB (5 epochs)"
+    echo "faults: peak RSS $r1 KiB after 1 epoch, $r5 KiB after 5"
+fi
 echo "faults: all passed"
