@@ -15,7 +15,7 @@ set -euo pipefail
 pactcl=${PACTCL:-pactcl}
 device=${PACTCL_DEVICE:-cpu}
 dir=${DEMO_DIR:-demo-out}
-epochs=${DEMO_EPOCHS:-6}
+epochs=${DEMO_EPOCHS:-8}
 qat_epochs=${DEMO_QAT_EPOCHS:-1}
 batch=${DEMO_BATCH:-64}
 workers=${DEMO_WORKERS:-1}
@@ -35,10 +35,10 @@ echo "== 1/5 converting Fashion-MNIST into $data"
 # and BN running stats averaged over batches (the reference's momentum 0.01
 # keeps only the last batch).  Everything else is the reference's.
 common=(--data-path "$data" --device "$device" -b "$batch" -j "$workers" --crop-size 28
-        --resize-size 28 --crop-scale 0.5 --bn-momentum 0.9 --print-freq 200 --seed 1)
+        --resize-size 28 --crop-scale 0.7 --bn-momentum 0.9 --print-freq 200 --seed 1)
 
 echo "== 2/5 training FP32 MobileNetV3-small ($epochs epochs)"
-"$pactcl" train "${common[@]}" --epochs "$epochs" --lr 0.05 --lr-step-size 4 --lr-gamma 0.2 \
+"$pactcl" train "${common[@]}" --epochs "$epochs" --lr 0.05 --lr-step-size 3 --lr-gamma 0.2 \
     --output-dir "$dir/fp32" | tee "$dir/fp32.log"
 
 echo "== 3/5 PACT quantization-aware fine-tuning from the best FP32 checkpoint ($qat_epochs epoch(s))"
