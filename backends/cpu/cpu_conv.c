@@ -191,7 +191,7 @@ PACTCL_CPU_OP(pactcl_cpu_conv2d_fwd)
         return rc;
     const int saved = pactcl_cpu_blas_serial_begin();
     /* y_n[K,PQ] = w[K,CRS] col_n[CRS,PQ], col_n = x_n itself when pointwise */
-    PACTCL_CPU_PRAGMA(omp parallel for schedule(static))
+    PACTCL_CPU_PRAGMA(omp parallel for schedule(static) if (g.N * g.K * PQ * CRS >= PACTCL_CPU_PAR_MIN_MACS))
     for (int64_t n = 0; n < g.N; n++) {
         const float *src = x + n * g.C * HW;
         float *yn = y + n * g.K * PQ;
@@ -227,7 +227,7 @@ PACTCL_CPU_OP(pactcl_cpu_conv2d_bwd_data)
     const int saved = pactcl_cpu_blas_serial_begin();
     /* col_n[CRS,PQ] = w^T[CRS,K] dy_n[K,PQ], then scattered back onto dx_n;
      * pointwise, col_n is dx_n itself. */
-    PACTCL_CPU_PRAGMA(omp parallel for schedule(static))
+    PACTCL_CPU_PRAGMA(omp parallel for schedule(static) if (g.N * g.K * PQ * CRS >= PACTCL_CPU_PAR_MIN_MACS))
     for (int64_t n = 0; n < g.N; n++) {
         float *dxn = dx + n * g.C * HW;
         float *col = per_thread ? (float *)pactcl_cpu_thread_area(base, 0, per_thread,
@@ -255,7 +255,8 @@ PACTCL_CPU_OP(pactcl_cpu_conv2d_bwd_filter)
         rc = pactcl_cpu_gemm_check(ctx, g.K, CRS, PQ);
         /* Thread t sums images [N*t/T, N*(t+1)/T) into its partial: dw itself
          * for t = 0, its scratch area otherwise, followed by its im2col matrix. */
-        int64_t threads = pactcl_cpu_max_threads();
+        const int64_t macs = g.N * g.K * PQ * CRS;
+        int64_t threads = macs >= PACTCL_CPU_PAR_MIN_MACS ? pactcl_cpu_max_threads() : 1;
         if (threads > g.N)
             threads = g.N;
         const size_t partial = pactcl_cpu_round64((size_t)(g.K * CRS) * sizeof(float));

@@ -17,9 +17,6 @@
 
 #include "cpu_ops.h"
 
-/* Below this many multiply-adds a GEMM is not worth splitting. */
-#define SPLIT_MIN_MACS (1 << 18)
-
 int pactcl_cpu_blas_serial_begin(void)
 {
 #if defined(OPENBLAS_VERSION)
@@ -77,7 +74,7 @@ int pactcl_cpu_sgemm(struct pactcl_cpu_ctx *ctx, int trans_a, int trans_b, int64
     int rc = pactcl_cpu_gemm_check(ctx, m, n, k);
     if (rc != PACTCL_OK)
         return rc;
-    const int64_t threads = m * n * k < SPLIT_MIN_MACS ? 1 : pactcl_cpu_max_threads();
+    const int64_t threads = m * n * k < PACTCL_CPU_PAR_MIN_MACS ? 1 : pactcl_cpu_max_threads();
     /* Split the longer side of C into one panel per thread; panels of
      * columns stay multiples of 16 so that each starts on a cache line. */
     const int by_rows = m >= n;

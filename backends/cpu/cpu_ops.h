@@ -27,9 +27,16 @@
 #pragma clang diagnostic ignored "-Wpass-failed"
 #endif
 
-/* Elementwise loops shorter than this run on one thread: below it, waking the
- * team costs more than the loop. */
-#define PACTCL_CPU_PAR_MIN 32768
+/* Elementwise loops shorter than this run on one thread.  A parallel region
+ * costs a few microseconds on an idle machine, but a whole scheduler time
+ * slice whenever a team thread has been preempted (every region ends in a
+ * barrier that waits for it), which on a shared or oversubscribed machine
+ * dominated the small ops of a 32x32 training step.  At 128K elements a loop
+ * runs 30-100 us on one core, so splitting it gains little even when idle. */
+#define PACTCL_CPU_PAR_MIN (1 << 17)
+
+/* The same bound for convolutions, in multiply-adds. */
+#define PACTCL_CPU_PAR_MIN_MACS (1 << 21)
 
 /* An elementwise loop over n elements: vectorised, and split across threads
  * when n is large enough to pay for it. */
@@ -59,6 +66,33 @@
 #define PACTCL_CPU_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
 #define PACTCL_CPU_MULTIVERSION
+#endif
+
+/* x86-64 kernels written with AVX2 intrinsics, picked at run time where the
+ * CPU has AVX2 (pactcl_cpu_has_avx2), for loops the compiler does not
+ * vectorise well by itself; every one has a portable twin with the same
+ * results.  No FMA anywhere: the results must round as the portable code's. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PACTCL_CPU_X86_AVX2 1
+#include <immintrin.h>
+#define PACTCL_CPU_AVX2 __attribute__((target("avx2")))
+static inline int pactcl_cpu_has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+
+/* pactcl_cpu_round_half_away on 8 lanes: the same value for every input
+ * (trunc, then +-1 on a remainder of at least one half, then v's sign). */
+static inline PACTCL_CPU_AVX2 __m256 pactcl_cpu_round_half_away8(__m256 v)
+{
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 d = _mm256_sub_ps(v, t);
+    const __m256 up = _mm256_and_ps(_mm256_cmp_ps(d, _mm256_set1_ps(0.5f), _CMP_GE_OQ), one);
+    const __m256 dn = _mm256_and_ps(_mm256_cmp_ps(d, _mm256_set1_ps(-0.5f), _CMP_LE_OQ), one);
+    const __m256 r = _mm256_sub_ps(_mm256_add_ps(t, up), dn);
+    return _mm256_or_ps(_mm256_andnot_ps(sign, r), _mm256_and_ps(sign, v));
+}
 #endif
 
 #ifdef _OPENMP
@@ -91,6 +125,20 @@ static inline float pactcl_cpu_round_half_away(float v)
     const float t = (float)(int32_t)(in_range ? v : 0.0f), d = v - t;
     const float r = copysignf(t + (float)(d >= 0.5f) - (float)(d <= -0.5f), v);
     return in_range ? r : v;
+}
+
+/* The activation of the int8 ops (enum pactcl_int8_act), after the float
+ * requantization, with the formulas of the float ops. */
+static inline float pactcl_cpu_int8_activate(float v, int act)
+{
+    if (act == PACTCL_INT8_ACT_RELU)
+        return v > 0.0f ? v : 0.0f;
+    if (act == PACTCL_INT8_ACT_HARDSWISH) {
+        float r = v + 3.0f;
+        r = r < 0.0f ? 0.0f : r > 6.0f ? 6.0f : r;
+        return v * r / 6.0f;
+    }
+    return v;
 }
 
 /* Rounds a byte count up to the 64-byte alignment of buffers and scratch. */

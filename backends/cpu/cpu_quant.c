@@ -40,19 +40,63 @@ static inline float qdq(float x, float s, float bin_inv, float bin)
     return pactcl_cpu_round_half_away(bin_inv * xc) * s / bin;
 }
 
-/* Not multiversioned: with SSE4.1 and later, GCC 12 turns the int conversion
- * of round_half_away into a branch and the loop stays scalar, slower than
- * this baseline vector loop. */
-static void qdq_tensor(const float *x, float *y, int64_t n, float s, int bits)
+/* The portable loop.  Not multiversioned: with SSE4.1 and later, GCC 12
+ * turns the int conversion of round_half_away into a branch and the loop
+ * stays scalar, slower than this baseline vector loop. */
+static void qdq_range(const float *x, float *y, int64_t n, float s, float bin_inv, float bin)
 {
-    const float bin = bin_count(bits), bin_inv = bin * scale_inverse(s);
-    PACTCL_CPU_PARALLEL_SIMD(n)
+    PACTCL_CPU_PRAGMA(omp simd)
     for (int64_t i = 0; i < n; i++)
         y[i] = qdq(x[i], s, bin_inv, bin);
 }
 
-/* abs_max runs in chunks of this many elements, one kernel call per chunk. */
+#ifdef PACTCL_CPU_X86_AVX2
+/* qdq() on 8 lanes: the clamps are compare-and-blend, so that a NaN becomes
+ * -s and a zero keeps its sign exactly as in the scalar formula. */
+PACTCL_CPU_AVX2 static void qdq_range_avx2(const float *x, float *y, int64_t n, float s,
+                                           float bin_inv, float bin)
+{
+    const __m256 vs = _mm256_set1_ps(s), vns = _mm256_set1_ps(-s);
+    const __m256 vbi = _mm256_set1_ps(bin_inv), vbin = _mm256_set1_ps(bin);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 lo = _mm256_blendv_ps(vns, v, _mm256_cmp_ps(v, vns, _CMP_GE_OQ));
+        const __m256 xc = _mm256_blendv_ps(vs, lo, _mm256_cmp_ps(lo, vs, _CMP_LE_OQ));
+        const __m256 q = pactcl_cpu_round_half_away8(_mm256_mul_ps(vbi, xc));
+        _mm256_storeu_ps(y + i, _mm256_div_ps(_mm256_mul_ps(q, vs), vbin));
+    }
+    for (; i < n; i++)
+        y[i] = qdq(x[i], s, bin_inv, bin);
+}
+#endif
+
+typedef void (*qdq_fn)(const float *x, float *y, int64_t n, float s, float bin_inv, float bin);
+
+static qdq_fn qdq_pick(void)
+{
+#ifdef PACTCL_CPU_X86_AVX2
+    if (pactcl_cpu_has_avx2())
+        return qdq_range_avx2;
+#endif
+    return qdq_range;
+}
+
+/* The passes over a tensor run in chunks of this many elements, one kernel
+ * call per chunk. */
 #define CHUNK 16384
+
+static void qdq_tensor(const float *x, float *y, int64_t n, float s, int bits)
+{
+    const float bin = bin_count(bits), bin_inv = bin * scale_inverse(s);
+    const qdq_fn fn = qdq_pick();
+    const int64_t chunks = (n + CHUNK - 1) / CHUNK;
+    PACTCL_CPU_PRAGMA(omp parallel for schedule(static) if (n >= PACTCL_CPU_PAR_MIN))
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+        fn(x + lo, y + lo, len, s, bin_inv, bin);
+    }
+}
 
 /* max |x|, ignoring NaNs as `a > m ? a : m` does.  The maxima are kept per
  * lane of a block rather than as an `omp simd reduction(max)`, which GCC

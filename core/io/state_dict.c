@@ -30,6 +30,12 @@ const char *pactcl_sd_dtype_name(enum pactcl_sd_dtype dtype)
 
 int64_t pactcl_sd_array_numel(const struct pactcl_sd_array *a)
 {
+    /* A zero dimension leaves the others unbounded, as in numpy (a file may
+     * hold shape (0, 2**62, 2**62)): test for it first, so that the product,
+     * otherwise bounded by nbytes, cannot overflow. */
+    for (int i = 0; i < a->ndim; i++)
+        if (a->dims[i] == 0)
+            return 0;
     int64_t n = 1;
     for (int i = 0; i < a->ndim; i++)
         n *= a->dims[i];
