@@ -3,4 +3,5 @@
 # pkg-config and autoconf-archive: scripts/install-deps.sh installs them).
 set -e
 cd "$(dirname "$0")"
+mkdir -p m4 # libtoolize writes its macros here
 autoreconf --install --force --warnings=all
