@@ -116,7 +116,7 @@ endif
 FUZZ_SECONDS = 60
 FUZZ_TARGETS = $(FUZZ_ALL_TARGETS)
 FUZZ_FLAGS =
-FUZZ_JOBS_FLAGS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_COMMON_FLAGS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
 if ENABLE_FUZZING
 fuzz: $(FUZZ_TARGETS) fuzz/pactcl-fuzz-fake.la
@@ -134,7 +134,7 @@ fuzz: $(FUZZ_TARGETS) fuzz/pactcl-fuzz-fake.la
 	  echo "fuzz: $$name for $(FUZZ_SECONDS) s ($$work/log)"; \
 	  if (cd $$work && ASAN_OPTIONS=detect_leaks=1:$$ASAN_OPTIONS \
 	        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$$UBSAN_OPTIONS \
-	        $(abs_builddir)/$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_JOBS_FLAGS) $$dict $(FUZZ_FLAGS) \
+	        $(abs_builddir)/$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_COMMON_FLAGS) $$dict $(FUZZ_FLAGS) \
 	        corpus > log 2>&1); then \
 	    grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added)' \
 	      $$work/log | tr '\n' ' '; echo; \
@@ -154,7 +154,7 @@ if ENABLE_FUZZING
 fuzz-regress: $(FUZZ_TARGETS) fuzz/pactcl-fuzz-fake.la
 	@for t in $(FUZZ_TARGETS); do \
 	  name=`basename $$t`; \
-	  $(abs_builddir)/$$t -runs=0 $(FUZZ_JOBS_FLAGS) $(srcdir)/fuzz/corpus/$$name \
+	  $(abs_builddir)/$$t -runs=0 $(FUZZ_COMMON_FLAGS) $(srcdir)/fuzz/corpus/$$name \
 	    > fuzz-work-$$name-regress.log 2>&1 || { cat fuzz-work-$$name-regress.log; exit 1; }; \
 	  echo "fuzz-regress: $$name ok"; \
 	done
@@ -169,8 +169,13 @@ clean-fuzz-work:
 # ---- make check-valgrind -------------------------------------------------------
 # The CPU test suite under memcheck (fuzz/check-valgrind.sh, suppressions in
 # fuzz/valgrind.supp); independent of --enable-fuzzing.
+if ENABLE_SANITIZERS
+check-valgrind:
+	@echo "make check-valgrind: not in an --enable-sanitizers build (ASan and memcheck exclude each other)"; exit 1
+else
 check-valgrind: $(check_PROGRAMS) $(check_LTLIBRARIES) $(pkglib_LTLIBRARIES)
 	$(SHELL) $(srcdir)/fuzz/check-valgrind.sh '$(abs_top_builddir)' '$(abs_top_srcdir)'
+endif
 
 # The test programs the script runs: TESTS (check-valgrind.sh skips the .sh).
 print-check-tests:

@@ -10,15 +10,19 @@
  * the kernel window and vectorises; any other shape runs a generic version of
  * the same sums.  With stride 1 the loops run over the whole padded plane as
  * one flat array (full vectors even on 7x7 and 14x14 maps) and drop the few
- * extra columns this computes; with stride 2 they run row by row.
+ * extra columns this computes.  With stride 2, 5x5 windows run the same flat
+ * loops on the plane's four phase planes (split_phases), 3x3 windows row by
+ * row.  Planes of at most 16 pixels skip all of this (dw_small).
  *
  * The int8 depthwise conv of the exported model runs on the same float
  * kernels, exactly (see pactcl_cpu_dwconv_i8).
  *
  * Backward-data with stride 1 is the forward pass of dy with the flipped
- * kernel and padding R-1-pad; with larger strides it scatters each dy into a
- * padded dx plane.  Backward-filter is parallel over channels, so its sums
- * over the batch need no cross-thread reduction.
+ * kernel and padding R-1-pad; with stride 2 it adds each tap's contribution
+ * into the phase planes of dx, and with other strides it scatters each dy
+ * into a padded dx plane.  Backward-filter is parallel over channels, so its
+ * sums over the batch need no cross-thread reduction; for 3x3 and 5x5 it
+ * takes all the taps of a kernel row in one pass (dw_filter_taps_body).
  */
 #include "config.h"
 

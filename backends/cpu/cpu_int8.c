@@ -10,9 +10,10 @@
  * an int32 lane (vpmaddwd, 16 multiply-adds per instruction): A's rows hold
  * (A[m][2i], A[m][2i+1]) pairs as one int32 to broadcast, B holds the same two
  * rows interleaved per column.  A register block of 4 rows x 16 columns keeps
- * 8 accumulators and reads each B pair once per 4 rows.  Integer sums are
- * exact in any order, so every version (AVX2, portable) and every thread
- * count gives the same bits; the float requantization is the op's formula.
+ * 8 accumulators and reads each B pair once per 4 rows; the AVX2 block also
+ * requantizes in registers.  Integer sums are exact in any order, so every
+ * version (AVX2, portable) and every thread count gives the same bits; the
+ * float requantization is the op's formula, without FMA.
  */
 #include "config.h"
 

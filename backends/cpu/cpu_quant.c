@@ -155,6 +155,30 @@ PACTCL_CPU_OP(pactcl_cpu_pact_fwd)
     return PACTCL_OK;
 }
 
+/* The alpha gradient's terms are summed in float over runs of this many
+ * elements, the runs in double: full-width vectors, bounded rounding error. */
+#define PACT_RUN 256
+
+/* dx = dy*(1 - [x>a] - [x<-a]) over [lo, hi); returns sum dy*([x>a] - [x<-a]). */
+PACTCL_CPU_MULTIVERSION static double pact_bwd_range(const float *x, const float *dy, float a,
+                                                     float *dx, int64_t lo, int64_t hi)
+{
+    double sum = 0.0;
+    for (int64_t r = lo; r < hi; r += PACT_RUN) {
+        const int64_t end = hi - r < PACT_RUN ? hi : r + PACT_RUN;
+        float run = 0.0f;
+        PACTCL_CPU_PRAGMA(omp simd reduction(+ : run))
+        for (int64_t i = r; i < end; i++) {
+            const float v = x[i], g = dy[i];
+            const float above = (float)(v > a), below = (float)(v < -a);
+            dx[i] = g * (1.0f - above - below);
+            run += g * (above - below);
+        }
+        sum += run;
+    }
+    return sum;
+}
+
 /* x alpha dy -> dx = dy*(1 - [x>a] - [x<-a]), dalpha = sum dy*([x>a] - [x<-a]) */
 PACTCL_CPU_OP(pactcl_cpu_pact_bwd)
 {
@@ -167,18 +191,8 @@ PACTCL_CPU_OP(pactcl_cpu_pact_bwd)
         blocks = PACT_BLOCKS;
     double partial[PACT_BLOCKS];
     PACTCL_CPU_PRAGMA(omp parallel for schedule(static) if (n >= PACTCL_CPU_PAR_MIN))
-    for (int64_t b = 0; b < blocks; b++) {
-        const int64_t lo = n * b / blocks, hi = n * (b + 1) / blocks;
-        double sum = 0.0;
-        PACTCL_CPU_PRAGMA(omp simd reduction(+ : sum))
-        for (int64_t i = lo; i < hi; i++) {
-            const float v = x[i], g = dy[i];
-            const float above = (float)(v > a), below = (float)(v < -a);
-            dx[i] = g * (1.0f - above - below);
-            sum += (double)(g * (above - below));
-        }
-        partial[b] = sum;
-    }
+    for (int64_t b = 0; b < blocks; b++)
+        partial[b] = pact_bwd_range(x, dy, a, dx, n * b / blocks, n * (b + 1) / blocks);
     double total = 0.0;
     for (int64_t b = 0; b < blocks; b++)
         total += partial[b];
