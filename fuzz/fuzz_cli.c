@@ -26,7 +26,6 @@
 #include "config.h"
 
 #include <fcntl.h>
-#include <getopt.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -113,15 +112,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *owned[MAX_ARGS + 1];
     memcpy(owned, argv, sizeof argv);
     int owned_n = argc;
-
-    /* Each subcommand sets optind = 1, which does not reset glibc's
-     * position inside a cluster of short options ("-jX") left over from the
-     * previous input, whose argv is freed; optind = 0 does, as a new
-     * process would start. */
-    optind = 0;
-    char *reset_argv[] = { (char *)"fuzz", NULL };
-    while (getopt(1, reset_argv, "") != -1) {
-    }
 
     int rc = pactcl_cli_main(argc, argv);
     if (rc < 0 || rc > 2) {

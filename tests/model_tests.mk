@@ -29,3 +29,15 @@ EXTRA_DIST += tests/demo_mini.sh scripts/demo.sh
 # Faults during training: signals, kill -9, unwritable dir, full disk, NaN.
 TESTS += tests/faults.sh
 EXTRA_DIST += tests/faults.sh
+
+# OpenCL faults (launch refused, device lost, out of memory) provoked in the
+# real driver by an LD_PRELOAD library between pactcl and the ICD loader.
+if BUILD_OPENCL
+check_LTLIBRARIES += tests/cl_fault_inject.la
+tests_cl_fault_inject_la_SOURCES = tests/cl_fault_inject.c
+tests_cl_fault_inject_la_CFLAGS = $(AM_CFLAGS) $(OPENCL_CFLAGS)
+tests_cl_fault_inject_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_cl_fault_inject_la_LIBADD = -ldl
+TESTS += tests/ocl_faults.sh
+endif
+EXTRA_DIST += tests/ocl_faults.sh

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "model/mobilenetv3.h"
@@ -260,8 +261,12 @@ START_TEST(damaged_files_refused)
     /* Not a model at all. */
     write_file(model, "hello\n", 6);
     expect_refused(dev, model, "a text file", "not a pactcl int8 model");
-    /* A missing parameter file. */
+    /* A FIFO in place of the parameters: refused at once, not waited on. */
     write_file(model, m, mn);
+    unlink(params);
+    ck_assert_int_eq(mkfifo(params, 0600), 0);
+    expect_refused(dev, model, "a FIFO", "not a regular file");
+    /* A missing parameter file. */
     unlink(params);
     expect_refused(dev, model, "a missing parameter file", "qat_inference.pcparams");
     free(edited);

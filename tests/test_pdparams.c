@@ -634,6 +634,16 @@ START_TEST(test_load_errors_name_the_file)
     ck_assert_int_eq(pactcl_state_dict_load(PDPARAMS_FIXTURES, &sd), PACTCL_EIO);
     ck_assert_ptr_nonnull(strstr(pactcl_last_error(), "not a regular file"));
     assert_refused(LOAD_LIT("", &sd), "empty");
+    /* A FIFO with no writer: refused at once instead of blocking the open. */
+    char fifo[] = "/tmp/pactcl-fifo-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(fifo));
+    char path[64];
+    snprintf(path, sizeof path, "%s/x.pdparams", fifo);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ck_assert_int_eq(pactcl_state_dict_load(path, &sd), PACTCL_EIO);
+    ck_assert_ptr_nonnull(strstr(pactcl_last_error(), "not a regular file"));
+    unlink(path);
+    rmdir(fifo);
 }
 END_TEST
 

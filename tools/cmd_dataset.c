@@ -104,7 +104,7 @@ static int fashion_mnist(int argc, char **argv)
     };
     struct pactcl_fashion_mnist_options o = { 0 };
     int c, limit;
-    optind = 1;
+    optind = 0; /* 0, not 1: also resets glibc's place inside "-jX" clusters */
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {

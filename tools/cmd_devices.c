@@ -39,7 +39,7 @@ int cmd_devices(const struct cli_common *common, int argc, char **argv)
     };
     const char *spec = NULL;
     int c;
-    optind = 1;
+    optind = 0; /* 0, not 1: also resets glibc's place inside "-jX" clusters */
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {

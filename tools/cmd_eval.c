@@ -104,7 +104,7 @@ int cmd_eval(const struct cli_common *common, int argc, char **argv)
     const char *model_path = "", *model_file = "qat_inference.pcmodel", *params_file = NULL;
     const char *data_dir = "dataset/ILSVRC2012/", *dev_spec = "cpu", *model = "mobilenet_v3_small";
     int batch = 10, workers = 5, crop = 0, resize = 0, c, bad = 0;
-    optind = 1;
+    optind = 0; /* 0, not 1: also resets glibc's place inside "-jX" clusters */
     opterr = 0;
     while (!bad && (c = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
         switch (c) {

@@ -29,7 +29,7 @@ int cmd_export(const struct cli_common *common, int argc, char **argv)
 {
     const char *weights = NULL, *out = ".", *model = "mobilenet_v3_small";
     int crop = 224, wbits = 8, abits = 8, c, bad = 0;
-    optind = 1;
+    optind = 0; /* 0, not 1: also resets glibc's place inside "-jX" clusters */
     opterr = 0;
     while (!bad && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {

@@ -90,7 +90,7 @@ int cmd_predict(const struct cli_common *common, int argc, char **argv)
     const char *weights = NULL, *img_path = NULL, *model = "mobilenet_v3_small", *dev_spec = "cpu";
     const char *labels = NULL, *dump = NULL;
     int resize = 256, crop = 224, classes = 0, c, bad = 0;
-    optind = 1;
+    optind = 0; /* 0, not 1: also resets glibc's place inside "-jX" clusters */
     opterr = 0;
     while (!bad && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {

@@ -132,7 +132,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         .weight_bits = 8, .act_bits = 8, .crop_scale = 0.08f, .bn_momentum = 0.01f,
     };
     int c, bad = 0;
-    optind = 1;
+    optind = 0; /* 0, not 1: also resets glibc's place inside "-jX" clusters */
     opterr = 0;
     while (!bad && (c = getopt_long(argc, argv, "b:j:", longopts, NULL)) != -1) {
         switch (c) {

@@ -60,6 +60,7 @@ int pactcl_ocl_gemm(struct pactcl_ocl_device *d, size_t m, size_t n, size_t k, f
         &d->queue, NULL);
     if (s == CLBlastSuccess)
         return PACTCL_OK;
+    pactcl_ocl_drain(d); /* as pactcl_ocl_fail does */
     const char *what = d->what ? d->what : "gemm";
     if (s == CLBlastTempBufferAllocFailure || s == CLBlastOpenCLOutOfResources ||
         s == CLBlastOpenCLOutOfHostMemory)

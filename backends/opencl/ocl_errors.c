@@ -98,9 +98,27 @@ static int is_alloc_failure(cl_int err)
            err == CL_OUT_OF_HOST_MEMORY;
 }
 
+void pactcl_ocl_drain(const struct pactcl_ocl_device *d)
+{
+    if (d->queue)
+        (void)clFinish(d->queue); /* a lost device fails it at once: nothing to do then */
+}
+
 int pactcl_ocl_fail(const struct pactcl_ocl_device *d, const char *call, cl_int err)
 {
     const char *what = d->what ? d->what : "opencl";
+    /* Commands queued before the failure still run and may write host memory
+     * (a pending non-blocking read) or buffers the caller frees as soon as it
+     * sees the error: let them finish first. */
+    pactcl_ocl_drain(d);
+    /* NVIDIA and AMD drivers also return CL_OUT_OF_RESOURCES for a kernel
+     * that faulted and for a lost device: say so rather than only blame memory. */
+    if (err == CL_OUT_OF_RESOURCES)
+        return pactcl_ocl_error(PACTCL_ENOMEM,
+                                "%s on %s: %s failed: %s (%d): the device ran out of resources, "
+                                "or a kernel faulted or the device was lost (drivers report all "
+                                "three this way); if it persists, try a smaller batch",
+                                what, d->id_str, call, pactcl_ocl_error_name(err), (int)err);
     if (is_alloc_failure(err))
         return pactcl_ocl_error(PACTCL_ENOMEM,
                                 "%s on %s: %s failed: %s (%d): the device ran out of memory or "

@@ -104,6 +104,8 @@ static inline struct pactcl_ocl_device *pactcl_ocl_dev(struct pactcl_plugin_devi
 
 /* ocl_errors.c */
 const char *pactcl_ocl_error_name(cl_int err);
+/* Waits for the queue, ignoring errors: done before any failure is reported. */
+void pactcl_ocl_drain(const struct pactcl_ocl_device *d);
 /* Turns a failed CL call into PACTCL_ENOMEM (allocation failures, with the
  * size when known and a hint to use a smaller batch) or PACTCL_EDEVICE,
  * naming the op running on `d`, the call and the CL error. */

@@ -1006,7 +1006,8 @@ int pactcl_state_dict_load(const char *path, struct pactcl_state_dict **out)
     if (!path || !out)
         return pactcl__set_error(PACTCL_EINVAL, "pactcl_state_dict_load: NULL argument");
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not block the open; fstat refuses it below. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return pactcl__set_error(PACTCL_EIO, "file %s: cannot open: %s", path, strerror(errno));
     struct stat st;

@@ -1,7 +1,9 @@
 /*
  * graph.c: building and running a training tape (see graph.h).
  *
- * Gradients: every value with a gradient owns a grad tensor.  During backward
+ * Gradients: every value with a gradient has a grad tensor, a view into
+ * storage shared by gradients whose lifetimes do not overlap (grad_plan.c,
+ * run by pactcl_graph_finish).  During backward
  * the first contribution to a value's gradient is written straight into it;
  * a later one (a value read by two nodes: residual inputs, SE inputs) goes to
  * a scratch tensor and is added, so no op ever has to accumulate.
@@ -50,7 +52,7 @@ static int grow(void **arr, int *cap, int n, size_t elem)
     return PACTCL_OK;
 }
 
-static int track_batch_tensor(struct pactcl_graph *g, struct pactcl_tensor *t)
+int pactcl__graph_track_batch_tensor(struct pactcl_graph *g, struct pactcl_tensor *t)
 {
     TRY(grow((void **)&g->batch_tensors, &g->cap_batch_tensors, g->n_batch_tensors,
              sizeof *g->batch_tensors));
@@ -79,7 +81,7 @@ static int new_batch_tensor(struct pactcl_graph *g, enum pactcl_dtype dt, int nd
                                  strstr(why, "smaller") ? "" : "; try a smaller --batch-size");
     }
     TRY(rc);
-    return track_batch_tensor(g, *out);
+    return pactcl__graph_track_batch_tensor(g, *out);
 }
 
 int pactcl_graph_init(struct pactcl_graph *g, pactcl_device *dev, int max_batch, int with_grads)
@@ -91,6 +93,7 @@ int pactcl_graph_init(struct pactcl_graph *g, pactcl_device *dev, int max_batch,
     g->max_batch = max_batch;
     g->batch = max_batch;
     g->training_capable = with_grads;
+    g->share_grad_storage = 1;
     g->input = g->logits = -1;
     g->bn_epsilon = 1e-3f;
     g->bn_momentum = 0.01f;
@@ -131,6 +134,9 @@ void pactcl_graph_release(struct pactcl_graph *g)
         pactcl_tensor_free(g->params[i].grad);
         pactcl_tensor_free(g->params[i].velocity);
     }
+    for (int i = 0; i < g->n_grad_slots; i++)
+        pactcl_tensor_free(g->grad_slots[i]);
+    free(g->grad_slots);
     pactcl_tensor_free(g->labels);
     pactcl_tensor_free(g->loss);
     pactcl_tensor_free(g->prob);
@@ -150,8 +156,7 @@ int pactcl_graph_add_value(struct pactcl_graph *g, int ndim, const int64_t *dims
     memset(v, 0, sizeof *v);
     v->alias_of = -1;
     TRY(new_batch_tensor(g, PACTCL_F32, ndim, dims, &v->t));
-    if (need_grad && g->training_capable)
-        TRY(new_batch_tensor(g, PACTCL_F32, ndim, dims, &v->grad));
+    v->needs_grad = need_grad && g->training_capable;
     return g->n_values++;
 }
 
@@ -167,18 +172,11 @@ int pactcl_graph_add_alias(struct pactcl_graph *g, int of, int ndim, const int64
     memcpy(full + 1, dims, (size_t)ndim * sizeof *dims);
     int64_t saved0 = base->t->dims[0];
     base->t->dims[0] = g->max_batch;
-    if (base->grad)
-        base->grad->dims[0] = g->max_batch;
     int rc = pactcl_tensor_view(base->t, ndim + 1, full, &v->t);
-    if (rc == PACTCL_OK && base->grad)
-        rc = pactcl_tensor_view(base->grad, ndim + 1, full, &v->grad);
     base->t->dims[0] = saved0;
-    if (base->grad)
-        base->grad->dims[0] = saved0;
     TRY(rc);
-    TRY(track_batch_tensor(g, v->t));
-    if (v->grad)
-        TRY(track_batch_tensor(g, v->grad));
+    TRY(pactcl__graph_track_batch_tensor(g, v->t));
+    v->needs_grad = base->needs_grad; /* its gradient views the base's (grad_plan.c) */
     return g->n_values++;
 }
 
@@ -276,7 +274,7 @@ int pactcl_graph_finish(struct pactcl_graph *g, int logits)
     TRY(new_batch_tensor(g, PACTCL_I32, 0, NULL, &g->labels));
     TRY(pactcl_tensor_create(g->dev, PACTCL_F32, 1, one, &g->loss));
     TRY(new_batch_tensor(g, PACTCL_F32, 1, t->dims + 1, &g->prob));
-    return PACTCL_OK;
+    return g->training_capable ? pactcl__graph_plan_grads(g) : PACTCL_OK;
 }
 
 int pactcl_graph_set_batch(struct pactcl_graph *g, int batch)

@@ -7,10 +7,12 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "io/state_dict.h"
@@ -27,9 +29,15 @@ static uint32_t crc_of(const void *p, size_t n)
 static int slurp(const char *path, size_t max, char **out, size_t *len)
 {
     struct stat st;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pactcl__set_error(PACTCL_EIO, "%s: %s", path, strerror(errno));
+    /* O_NONBLOCK: a FIFO must not block the open; fstat refuses it below. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
+    if (!f) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        return pactcl__set_error(PACTCL_EIO, "%s: %s", path, strerror(err));
+    }
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
         fclose(f);
         return pactcl__set_error(PACTCL_EFORMAT, "%s: not a regular file of at most %zu bytes", path, max);

@@ -431,6 +431,23 @@ static int save_checkpoints(struct pactcl_graph *g, const struct pactcl_train_op
     return rc;
 }
 
+/* A device fault (a failed launch, a lost device, exhausted device memory)
+ * leaves the weights on the device in an unknown state, so nothing is saved
+ * from them: the error says which checkpoint is the last good one instead.
+ * Interrupts and non-finite losses carry their own advice. */
+static int name_last_checkpoint(int rc, const char *dir, int saved_epoch)
+{
+    if (rc != PACTCL_EDEVICE && rc != PACTCL_ENOMEM)
+        return rc;
+    char cause[1024];
+    snprintf(cause, sizeof cause, "%s", pactcl_last_error());
+    if (saved_epoch < 0)
+        return pactcl__set_error(rc, "%s. Training stopped before this run saved a checkpoint", cause);
+    return pactcl__set_error(rc, "%s. Training stopped; the last good checkpoint (after epoch %d) is "
+                             "%s/latest.pdparams: continue with --resume %s/latest", cause,
+                             saved_epoch, dir, dir);
+}
+
 /* Fails early, with the reason, when checkpoints could not be written. */
 static int probe_output_dir(const char *dir)
 {
@@ -475,7 +492,8 @@ int pactcl_train(struct pactcl_graph *g, struct pactcl_batch_source *train,
     fprintf(o->log, "Start training\n");
     fflush(o->log);
     double start = now();
-    int unsaved = 0; /* epochs whose checkpoint could not be written yet */
+    int unsaved = 0;       /* epochs whose checkpoint could not be written yet */
+    int saved_epoch = -1;  /* the last epoch this run saved */
     for (int epoch = start_epoch; epoch < o->epochs; epoch++) {
         double lr = pactcl_step_decay(o->lr, o->lr_gamma, o->lr_step_size, epoch);
         double tl, t1, t5, ips, vl, v1, v5;
@@ -495,7 +513,7 @@ int pactcl_train(struct pactcl_graph *g, struct pactcl_batch_source *train,
         if (rc == PACTCL_OK)
             rc = pactcl_evaluate(g, val, o->log, &v1, &v5, &vl);
         if (rc != PACTCL_OK)
-            return rc;
+            return save ? name_last_checkpoint(rc, o->output_dir, saved_epoch) : rc;
         int is_best = v1 > best_top1;
         if (is_best)
             best_top1 = v1;
@@ -509,6 +527,7 @@ int pactcl_train(struct pactcl_graph *g, struct pactcl_batch_source *train,
                 unsaved++;
             } else {
                 unsaved = 0;
+                saved_epoch = epoch;
             }
         }
         if (o->on_epoch)
