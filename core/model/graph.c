@@ -2,7 +2,7 @@
  * graph.c: building and running a training tape (see graph.h).
  *
  * Gradients: every value with a gradient has a grad tensor, a view into
- * storage shared by gradients whose lifetimes do not overlap (grad_plan.c,
+ * storage shared by gradients whose lifetimes do not overlap (memory_plan.c,
  * run by pactcl_graph_finish).  During backward
  * the first contribution to a value's gradient is written straight into it;
  * a later one (a value read by two nodes: residual inputs, SE inputs) goes to
@@ -137,6 +137,8 @@ void pactcl_graph_release(struct pactcl_graph *g)
     for (int i = 0; i < g->n_grad_slots; i++)
         pactcl_tensor_free(g->grad_slots[i]);
     free(g->grad_slots);
+    pactcl_tensor_free(g->scratch_f32);
+    pactcl_tensor_free(g->scratch_i8);
     pactcl_tensor_free(g->labels);
     pactcl_tensor_free(g->loss);
     pactcl_tensor_free(g->prob);
@@ -176,7 +178,7 @@ int pactcl_graph_add_alias(struct pactcl_graph *g, int of, int ndim, const int64
     base->t->dims[0] = saved0;
     TRY(rc);
     TRY(pactcl__graph_track_batch_tensor(g, v->t));
-    v->needs_grad = base->needs_grad; /* its gradient views the base's (grad_plan.c) */
+    v->needs_grad = base->needs_grad; /* its gradient views the base's (memory_plan.c) */
     return g->n_values++;
 }
 
@@ -253,10 +255,8 @@ int pactcl_graph_add_node(struct pactcl_graph *g, const struct pactcl_node *node
     } else if (n->kind == PACTCL_NODE_DROPOUT) {
         TRY(new_batch_tensor(g, PACTCL_U8, nd, d, &n->saved[0]));
     }
-    if (n->int8)
-        TRY(new_batch_tensor(g, PACTCL_I8, nd, d, &n->q.quantized));
+    /* int8 layers' quantized inputs and PACT outputs: shared (memory_plan.c). */
     if (n->quantized) {
-        TRY(new_batch_tensor(g, PACTCL_F32, nd, d, &n->q.clipped));
         TRY(new_batch_tensor(g, PACTCL_F32, nd, d, &n->q.quantized));
         const struct pactcl_tensor *w = g->params[n->p[0]].value;
         TRY(pactcl_tensor_create(g->dev, PACTCL_F32, w->ndim, w->dims, &n->q.wq));
@@ -274,7 +274,7 @@ int pactcl_graph_finish(struct pactcl_graph *g, int logits)
     TRY(new_batch_tensor(g, PACTCL_I32, 0, NULL, &g->labels));
     TRY(pactcl_tensor_create(g->dev, PACTCL_F32, 1, one, &g->loss));
     TRY(new_batch_tensor(g, PACTCL_F32, 1, t->dims + 1, &g->prob));
-    return g->training_capable ? pactcl__graph_plan_grads(g) : PACTCL_OK;
+    return pactcl__graph_plan_memory(g);
 }
 
 int pactcl_graph_set_batch(struct pactcl_graph *g, int batch)

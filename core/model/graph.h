@@ -37,7 +37,7 @@ struct pactcl_param {
 
 struct pactcl_value {
     struct pactcl_tensor *t;
-    struct pactcl_tensor *grad;    /* train mode only: a view into a grad slot (grad_plan.c) */
+    struct pactcl_tensor *grad;    /* train mode only: a view into a grad slot (memory_plan.c) */
     int needs_grad;
     struct pactcl_tensor *scratch; /* for accumulating a second gradient contribution */
     int grad_ready;                /* grad written during the current backward pass */
@@ -61,7 +61,7 @@ struct pactcl_quant_wrap {
     int alpha;                         /* param index: PACT alpha [1] */
     int in_scale, in_state, in_accum;  /* params: moving-average state [1] */
     int w_scale;                       /* param: per-channel weight scale */
-    struct pactcl_tensor *clipped;     /* PACT output */
+    struct pactcl_tensor *clipped;     /* PACT output (a view of shared scratch) */
     struct pactcl_tensor *quantized;   /* fake-quantized input (what the conv sees) */
     struct pactcl_tensor *wq;          /* fake-quantized weight */
 };
@@ -110,12 +110,13 @@ struct pactcl_graph {
     /* Tensors whose dims[0] is the batch (patched by pactcl_graph_set_batch). */
     struct pactcl_tensor **batch_tensors;
     int n_batch_tensors, cap_batch_tensors;
-    /* Buffers the activation gradients share (grad_plan.c); share_grad_storage
-     * = 0 (set before building) gives each its own, for tests to compare. */
-    int share_grad_storage;
-    /* Buffers the activation gradients share (grad_plan.c). */
+    /* Buffers shared by transient tensors (memory_plan.c): the PACT outputs,
+     * the int8 layers' quantized inputs, and the activation gradients. */
+    struct pactcl_tensor *scratch_f32, *scratch_i8;
     struct pactcl_tensor **grad_slots;
     int n_grad_slots;
+    /* 0 (set before building): a gradient slot per value, for tests to compare. */
+    int share_grad_storage;
 };
 
 /* ---- building (mobilenetv3.c uses these) -------------------------------- */
@@ -135,8 +136,9 @@ int pactcl_graph_add_param(struct pactcl_graph *g, const char *key, const char *
 int pactcl_graph_add_param_i8(struct pactcl_graph *g, const char *key, int ndim, const int64_t *dims);
 /* Appends a node (copied) after allocating what it needs; returns its index. */
 int pactcl_graph_add_node(struct pactcl_graph *g, const struct pactcl_node *node);
-/* Internal to the tape: grad_plan.c gives the values their gradient views. */
-int pactcl__graph_plan_grads(struct pactcl_graph *g);
+/* Internal to the tape: memory_plan.c gives the activation gradients and the
+ * layer-local scratch their views into shared buffers. */
+int pactcl__graph_plan_memory(struct pactcl_graph *g);
 int pactcl__graph_track_batch_tensor(struct pactcl_graph *g, struct pactcl_tensor *t);
 /* Adds the loss tensors for `classes` outputs of value `logits`. */
 int pactcl_graph_finish(struct pactcl_graph *g, int logits);

@@ -1,7 +1,7 @@
 # The model: training tape and MobileNetV3.
 libpactcl_la_SOURCES += \
 	core/model/graph.c \
-	core/model/grad_plan.c \
+	core/model/memory_plan.c \
 	core/model/mobilenetv3.c \
 	core/model/init.c \
 	core/model/checkpoint.c

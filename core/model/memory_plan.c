@@ -1,14 +1,21 @@
 /*
- * grad_plan.c: shared storage for the activation gradients of a training tape.
+ * memory_plan.c: shared storage for the tensors of a training tape that live
+ * only for a moment, run once by pactcl_graph_finish.
  *
- * A value's gradient is live only during part of the backward pass: from the
- * backward of its last reader (which writes it first) to the backward of the
- * node that produced it (which consumes it).  On a chain like MobileNetV3 a
- * handful are live at once, so giving each its own buffer would hold as much
- * memory again as all the activations.  Here every gradient becomes a view
- * into one of a few slot buffers, assigned by a linear scan over the backward
- * order: the gradients born at a step are placed before those that die at it
- * are released, so an op's input and output gradients never share a slot.
+ * Activation gradients.  A value's gradient is live only during part of the
+ * backward pass: from the backward of its last reader (which writes it first)
+ * to the backward of the node that produced it (which consumes it).  On a
+ * chain like MobileNetV3 a handful are live at once, so giving each its own
+ * buffer would hold as much memory again as all the activations.  Here every
+ * gradient becomes a view into one of a few slot buffers, assigned by a
+ * linear scan over the backward order: the gradients born at a step are
+ * placed before those that die at it are released, so an op's input and
+ * output gradients never share a slot.
+ *
+ * Layer-local scratch.  A quantized layer's PACT output is read only by its
+ * own input fake quant, right after it is written (backward needs the layer's
+ * input and alpha, not the clipped copy), and an int8 layer's quantized input
+ * only by its own int8 kernel: each kind shares one buffer over all layers.
  */
 #include "internal.h"
 
@@ -16,6 +23,13 @@
 #include <string.h>
 
 #include "model/graph.h"
+
+#define TRY_OK(x)                  \
+    do {                           \
+        int rc_ = (x);             \
+        if (rc_ != PACTCL_OK)      \
+            return rc_;            \
+    } while (0)
 
 struct slot {
     int64_t per_sample; /* elements per batch item, the largest assigned */
@@ -70,7 +84,7 @@ static int take_slot(struct slot **slots, int *n_slots, int64_t need, int share)
 }
 
 /* A [max_batch, dims...] view of value v's shape at the start of `base`. */
-static int grad_view(struct pactcl_graph *g, int v, struct pactcl_tensor *base,
+static int shaped_view(struct pactcl_graph *g, int v, struct pactcl_tensor *base,
                      struct pactcl_tensor **out)
 {
     const struct pactcl_tensor *t = g->values[v].t;
@@ -80,7 +94,7 @@ static int grad_view(struct pactcl_graph *g, int v, struct pactcl_tensor *base,
     return pactcl_tensor_slice(base, 0, t->ndim, full, out);
 }
 
-int pactcl__graph_plan_grads(struct pactcl_graph *g)
+static int plan_grads(struct pactcl_graph *g)
 {
     const int nv = g->n_values, nn = g->n_nodes;
     /* first[v]: the backward step that writes v's gradient first (its last
@@ -141,7 +155,7 @@ int pactcl__graph_plan_grads(struct pactcl_graph *g)
             int r = root_of(g, v);
             if (!g->values[r].needs_grad || (pass == 0) != (val->alias_of < 0) || slot_of[r] < 0)
                 continue;
-            rc = grad_view(g, v, g->grad_slots[slot_of[r]], &val->grad);
+            rc = shaped_view(g, v, g->grad_slots[slot_of[r]], &val->grad);
             if (rc == PACTCL_OK)
                 rc = pactcl__graph_track_batch_tensor(g, val->grad);
         }
@@ -152,4 +166,39 @@ done:
     free(slot_of);
     free(slots);
     return rc;
+}
+
+/* The PACT outputs of all quantized layers share one float buffer, the int8
+ * layers' quantized inputs one int8 buffer, each sized for the largest input. */
+static int share_layer_scratch(struct pactcl_graph *g)
+{
+    int64_t f32 = 0, i8 = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct pactcl_node *n = &g->nodes[k];
+        const int64_t need = per_sample(g, n->in);
+        if (n->quantized && need > f32)
+            f32 = need;
+        if (n->int8 && need > i8)
+            i8 = need;
+    }
+    const int64_t nf = f32 * g->max_batch, ni = i8 * g->max_batch;
+    if (f32)
+        TRY_OK(pactcl_tensor_create(g->dev, PACTCL_F32, 1, &nf, &g->scratch_f32));
+    if (i8)
+        TRY_OK(pactcl_tensor_create(g->dev, PACTCL_I8, 1, &ni, &g->scratch_i8));
+    for (int k = 0; k < g->n_nodes; k++) {
+        struct pactcl_node *n = &g->nodes[k];
+        struct pactcl_tensor **view = n->quantized ? &n->q.clipped : n->int8 ? &n->q.quantized : NULL;
+        if (!view)
+            continue;
+        TRY_OK(shaped_view(g, n->in, n->quantized ? g->scratch_f32 : g->scratch_i8, view));
+        TRY_OK(pactcl__graph_track_batch_tensor(g, *view));
+    }
+    return PACTCL_OK;
+}
+
+int pactcl__graph_plan_memory(struct pactcl_graph *g)
+{
+    TRY_OK(share_layer_scratch(g));
+    return g->training_capable ? plan_grads(g) : PACTCL_OK;
 }
