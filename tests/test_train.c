@@ -227,6 +227,43 @@ START_TEST(resume_equals_uninterrupted)
 }
 END_TEST
 
+/* A QAT run whose PACT alpha turns NaN keeps a finite loss (PACT passes its
+ * input through, fake quant clamps NaNs): the epoch's end catches it, names
+ * the parameter, and writes no checkpoint. */
+START_TEST(non_finite_parameter_with_finite_loss)
+{
+    pactcl_context *ctx = open_context();
+    pactcl_device *dev = NULL;
+    ck_assert_int_eq(pactcl_context_find_device(ctx, "cpu", &dev), PACTCL_OK);
+    struct pactcl_graph g;
+    struct synth train, val;
+    build(&g, dev, 1, 16);
+    const char *key = "features.3.block.0.0._layer._act_preprocess.alpha";
+    int a = pactcl_graph_find_param(&g, key);
+    ck_assert_int_ge(a, 0);
+    const float nan_alpha = NAN;
+    ck_assert_int_eq(pactcl_tensor_write(g.params[a].value, &nan_alpha, sizeof nan_alpha), PACTCL_OK);
+    synth_init(&train, 32, 16);
+    synth_init(&val, 16, 16);
+    char out[] = "/tmp/pactcl-nan-alpha-XXXXXX";
+    make_temp_dir(out);
+    FILE *log = fopen("/dev/null", "w");
+    struct pactcl_train_options o = options(log, out, 2);
+    ck_assert_int_eq(pactcl_train(&g, &train.src, &val.src, &o), PACTCL_ENUMERIC);
+    ck_assert_msg(strstr(pactcl_last_error(), "after epoch 0") && strstr(pactcl_last_error(), key),
+                  "message: %s", pactcl_last_error());
+    char path[600];
+    snprintf(path, sizeof path, "%s/latest.pdparams", out);
+    ck_assert_msg(access(path, F_OK) != 0, "a checkpoint of the diverged state was written");
+    fclose(log);
+    remove_dir(out);
+    synth_free(&train);
+    synth_free(&val);
+    pactcl_graph_release(&g);
+    pactcl_context_free(ctx);
+}
+END_TEST
+
 /* The first steps on the CPU and on each other device agree (FP32 and QAT). */
 START_TEST(devices_agree_on_first_steps)
 {
@@ -334,6 +371,7 @@ int main(void)
     TCase *tc = tcase_create("training");
     tcase_add_test(tc, learns_on_every_device);
     tcase_add_test(tc, resume_equals_uninterrupted);
+    tcase_add_test(tc, non_finite_parameter_with_finite_loss);
     tcase_add_test(tc, devices_agree_on_first_steps);
     tcase_add_test(tc, no_host_round_trips_inside_steps);
     suite_add_tcase(s, tc);

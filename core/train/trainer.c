@@ -431,6 +431,24 @@ static int save_checkpoints(struct pactcl_graph *g, const struct pactcl_train_op
     return rc;
 }
 
+/* After an epoch whose losses were all finite: whether every parameter and
+ * state tensor still is.  A loss can stay finite while weights are not: PACT
+ * with a NaN alpha passes its input through and fake quantization clamps
+ * NaNs to -scale, so a diverged QAT run otherwise trains on silently.  Runs
+ * before the epoch's checkpoints are written, so the last good ones stay. */
+static int params_finite(const struct pactcl_graph *g, int epoch)
+{
+    for (int i = 0; i < g->n_params; i++)
+        if (has_non_finite(g->params[i].value))
+            return pactcl__set_error(PACTCL_ENUMERIC,
+                                     "after epoch %d, %s holds NaN or infinite values although "
+                                     "every loss was finite (PACT and fake quantization clip them "
+                                     "away). Training stopped; the last saved checkpoint is kept "
+                                     "(try a lower --lr)",
+                                     epoch, g->params[i].key);
+    return PACTCL_OK;
+}
+
 /* A device fault (a failed launch, a lost device, exhausted device memory)
  * leaves the weights on the device in an unknown state, so nothing is saved
  * from them: the error says which checkpoint is the last good one instead.
@@ -510,6 +528,8 @@ int pactcl_train(struct pactcl_graph *g, struct pactcl_batch_source *train,
                                      "--resume %s/latest",
                                      epoch, stopped_at, o->output_dir, o->output_dir);
         }
+        if (rc == PACTCL_OK)
+            rc = params_finite(g, epoch);
         if (rc == PACTCL_OK)
             rc = pactcl_evaluate(g, val, o->log, &v1, &v5, &vl);
         if (rc != PACTCL_OK)
