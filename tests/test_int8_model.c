@@ -46,10 +46,27 @@ static int runs_int8(pactcl_device *dev)
     return ok;
 }
 
+/* Sets the PACT alpha of layer `key` to `factor` times its input scale. */
+static void bend_alpha(struct pactcl_graph *g, const char *key, float factor)
+{
+    char name[200];
+    snprintf(name, sizeof name, "%s._layer._act_preprocess.alpha", key);
+    int a = pactcl_graph_find_param(g, name);
+    snprintf(name, sizeof name, "%s._layer._fake_quant_input._scale", key);
+    int s = pactcl_graph_find_param(g, name);
+    ck_assert(a >= 0 && s >= 0);
+    float scale, alpha;
+    ck_assert_int_eq(pactcl_tensor_read(g->params[s].value, &scale, sizeof scale), PACTCL_OK);
+    alpha = factor * scale;
+    ck_assert_int_eq(pactcl_tensor_write(g->params[a].value, &alpha, sizeof alpha), PACTCL_OK);
+}
+
 /* Trains a QAT model for a few steps so that its scales are real, exports it
- * to `dir`, and leaves the QAT graph in `g`. */
+ * to `dir`, and leaves the QAT graph in `g`.  With `bend`, two alphas are
+ * moved where PACT's clip matters after training: below the scale, and
+ * negative (PACT then also flips the sign), as low-bit runs end up. */
 static void train_and_export(pactcl_device *dev, struct pactcl_graph *g,
-                             struct pactcl_mnv3_config *cfg, const char *dir, int bits)
+                             struct pactcl_mnv3_config *cfg, const char *dir, int bits, int bend)
 {
     *cfg = (struct pactcl_mnv3_config){ .arch = PACTCL_MNV3_SMALL, .num_classes = CLASSES,
                                         .image_size = SIZE, .pact_quant = 1, .weight_bits = bits,
@@ -68,6 +85,10 @@ static void train_and_export(pactcl_device *dev, struct pactcl_graph *g,
                       "%s", pactcl_last_error());
     fclose(log);
     synth_free(&s);
+    if (bend) {
+        bend_alpha(g, "features.4.block.0.0", 0.5f);
+        bend_alpha(g, "features.9.block.3.0", -0.6f);
+    }
     ck_assert_msg(pactcl_int8_export(g, cfg, dir, "qat_inference", NULL, 0) == PACTCL_OK, "%s",
                   pactcl_last_error());
 }
@@ -111,7 +132,7 @@ static int argmax(const float *v)
     return best;
 }
 
-static void compare_with_simulation(int bits)
+static void compare_with_simulation(int bits, int bend)
 {
     pactcl_context *ctx = open_context();
     int checked = 0;
@@ -123,7 +144,7 @@ static void compare_with_simulation(int bits)
         ck_assert_ptr_nonnull(mkdtemp(dir));
         struct pactcl_graph qat, i8;
         struct pactcl_mnv3_config cfg, loaded;
-        train_and_export(dev, &qat, &cfg, dir, bits);
+        train_and_export(dev, &qat, &cfg, dir, bits, bend);
         float *sim = eval_logits(&qat);
         pactcl_graph_release(&qat);
 
@@ -149,9 +170,9 @@ static void compare_with_simulation(int bits)
         qsort(diff, EVAL_N * CLASSES, sizeof *diff, cmp_double);
         double median = diff[EVAL_N * CLASSES / 2], p99 = diff[EVAL_N * CLASSES * 99 / 100];
         double worst = diff[EVAL_N * CLASSES - 1];
-        printf("test_int8_model: [%s] %d bits: top-1 agreement %d/%d; logit difference median %.3g, "
+        printf("test_int8_model: [%s] %d bits%s: top-1 agreement %d/%d; logit difference median %.3g, "
                "99th percentile %.3g, worst %.3g (largest logit %.3g)\n",
-               pactcl_device_id(dev), bits, agree, EVAL_N, median, p99, worst, range);
+               pactcl_device_id(dev), bits, bend ? ", PACT clips active" : "", agree, EVAL_N, median, p99, worst, range);
         /* The same integers up to the float rounding of the requantization.
          * That rounding can move an activation across a quantization step,
          * and a step (s/bin) propagates to the logits: rare but large at 4
@@ -177,13 +198,20 @@ static void compare_with_simulation(int bits)
 
 START_TEST(int8_matches_fake_quant_8bit)
 {
-    compare_with_simulation(8);
+    compare_with_simulation(8, 0);
 }
 END_TEST
 
 START_TEST(int8_matches_fake_quant_4bit)
 {
-    compare_with_simulation(4);
+    compare_with_simulation(4, 0);
+}
+END_TEST
+
+/* Alpha below the scale, and negative: the int8 model clips as QAT did. */
+START_TEST(int8_keeps_active_pact_clips)
+{
+    compare_with_simulation(8, 1);
 }
 END_TEST
 
@@ -231,7 +259,7 @@ START_TEST(damaged_files_refused)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     struct pactcl_graph qat;
     struct pactcl_mnv3_config cfg;
-    train_and_export(dev, &qat, &cfg, dir, 8);
+    train_and_export(dev, &qat, &cfg, dir, 8, 0);
     pactcl_graph_release(&qat);
     char model[600], params[600];
     snprintf(model, sizeof model, "%s/qat_inference.pcmodel", dir);
@@ -285,6 +313,7 @@ int main(void)
     TCase *tc = tcase_create("export");
     tcase_add_test(tc, int8_matches_fake_quant_8bit);
     tcase_add_test(tc, int8_matches_fake_quant_4bit);
+    tcase_add_test(tc, int8_keeps_active_pact_clips);
     tcase_add_test(tc, damaged_files_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

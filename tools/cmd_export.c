@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "model/checkpoint.h"
@@ -60,6 +62,11 @@ int cmd_export(const struct cli_common *common, int argc, char **argv)
     if (pactcl_mnv3_arch_from_name(model, &cfg.arch) != PACTCL_OK) {
         cli_error("%s", pactcl_last_error());
         return 2;
+    }
+    /* As train does with its --output-dir: one level is created. */
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+        cli_error("--output-dir %s: %s", out, strerror(errno));
+        return 1;
     }
     struct pactcl_state_dict *sd = NULL;
     if (pactcl_state_dict_load(weights, &sd) != PACTCL_OK) {

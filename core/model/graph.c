@@ -320,7 +320,12 @@ static int forward_int8(struct pactcl_graph *g, struct pactcl_node *n)
     union pactcl_op_params prm;
     memset(&prm, 0, sizeof prm);
     prm.int8.bits = g->act_bits;
-    TRY(RUN(g, PACTCL_OP_QUANTIZE_I8, &prm, g->values[n->in].t, P(g, n->in_scale), n->q.quantized));
+    struct pactcl_tensor *x = g->values[n->in].t;
+    if (n->pact_active) {
+        TRY(RUN(g, PACTCL_OP_PACT_FWD, NULL, x, P(g, n->q.alpha), n->q.clipped));
+        x = n->q.clipped;
+    }
+    TRY(RUN(g, PACTCL_OP_QUANTIZE_I8, &prm, x, P(g, n->in_scale), n->q.quantized));
     prm.int8.conv = n->conv;
     prm.int8.act = n->act == PACTCL_ACT_RELU ? PACTCL_INT8_ACT_RELU
                    : n->act == PACTCL_ACT_HARDSWISH ? PACTCL_INT8_ACT_HARDSWISH

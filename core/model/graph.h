@@ -81,9 +81,12 @@ struct pactcl_node {
     /* Int8 inference (exported model): the conv or linear runs int8 x int8
      * with BN and the activation `act` folded in; param indices of its input
      * scale [1] and per-channel output multiplier; p[0] is the int8 weight
-     * and p[1] the folded bias; q.quantized holds the int8 input. */
+     * and p[1] the folded bias; q.quantized holds the int8 input.  q.alpha
+     * is the layer's PACT alpha, applied before quantizing (into q.clipped)
+     * when pact_active: wherever it is not a no-op (memory_plan.c). */
     int int8;
     int in_scale, mult;
+    int pact_active;
     /* Saved for backward: BN mean/invstd; dropout mask. */
     struct pactcl_tensor *saved[2];
 };
@@ -139,6 +142,9 @@ int pactcl_graph_add_node(struct pactcl_graph *g, const struct pactcl_node *node
 /* Internal to the tape: memory_plan.c gives the activation gradients and the
  * layer-local scratch their views into shared buffers. */
 int pactcl__graph_plan_memory(struct pactcl_graph *g);
+/* The float scratch for int8 layers whose PACT clip is active (set by the
+ * int8 model loader once it knows which are). */
+int pactcl__graph_int8_pact_scratch(struct pactcl_graph *g);
 int pactcl__graph_track_batch_tensor(struct pactcl_graph *g, struct pactcl_tensor *t);
 /* Adds the loss tensors for `classes` outputs of value `logits`. */
 int pactcl_graph_finish(struct pactcl_graph *g, int logits);

@@ -16,6 +16,7 @@
  * own input fake quant, right after it is written (backward needs the layer's
  * input and alpha, not the clipped copy), and an int8 layer's quantized input
  * only by its own int8 kernel: each kind shares one buffer over all layers.
+ * So does the PACT output of the int8 layers whose clip is active.
  */
 #include "internal.h"
 
@@ -193,6 +194,29 @@ static int share_layer_scratch(struct pactcl_graph *g)
             continue;
         TRY_OK(shaped_view(g, n->in, n->quantized ? g->scratch_f32 : g->scratch_i8, view));
         TRY_OK(pactcl__graph_track_batch_tensor(g, *view));
+    }
+    return PACTCL_OK;
+}
+
+int pactcl__graph_int8_pact_scratch(struct pactcl_graph *g)
+{
+    int64_t f32 = 0;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct pactcl_node *n = &g->nodes[k];
+        if (n->int8 && n->pact_active && per_sample(g, n->in) > f32)
+            f32 = per_sample(g, n->in);
+    }
+    if (f32 == 0 || g->scratch_f32)
+        return f32 == 0 ? PACTCL_OK
+                        : pactcl__set_error(PACTCL_EINTERNAL, "model: int8 PACT scratch made twice");
+    const int64_t nf = f32 * g->max_batch;
+    TRY_OK(pactcl_tensor_create(g->dev, PACTCL_F32, 1, &nf, &g->scratch_f32));
+    for (int k = 0; k < g->n_nodes; k++) {
+        struct pactcl_node *n = &g->nodes[k];
+        if (!n->int8 || !n->pact_active)
+            continue;
+        TRY_OK(shaped_view(g, n->in, g->scratch_f32, &n->q.clipped));
+        TRY_OK(pactcl__graph_track_batch_tensor(g, n->q.clipped));
     }
     return PACTCL_OK;
 }

@@ -226,7 +226,9 @@ static int add_int8_layer(struct builder *b, const char *prefix, enum pactcl_nod
     n.mult = pactcl_graph_add_param(g, key, key, 1, kd, 0, 1.0f, 0, 0.0f);
     key_printf(key, "%s.out_bias", prefix);
     n.p[1] = pactcl_graph_add_param(g, key, key, 1, kd, 0, 1.0f, 0, 0.0f);
-    if (n.p[0] < 0 || n.in_scale < 0 || n.mult < 0 || n.p[1] < 0)
+    key_printf(key, "%s.pact_alpha", prefix);
+    n.q.alpha = pactcl_graph_add_param(g, key, key, 1, one, 0, 1.0f, 0, 0.0f);
+    if (n.p[0] < 0 || n.in_scale < 0 || n.mult < 0 || n.p[1] < 0 || n.q.alpha < 0)
         return PACTCL_ENOMEM;
     b->n_quantized++;
     if (kind == PACTCL_NODE_LINEAR) {

@@ -1,9 +1,10 @@
 /*
  * int8_export.c: a trained PACT QAT graph -> the int8 model files
- * (docs/FORMATS.md §2), as the reference's save_quantized_model: PACT is
- * dropped, each layer keeps its moving-average input scale, weights become
- * int8 with their channel-wise abs-max scale, and BatchNorm is folded into
- * the per-channel output scale and bias.
+ * (docs/FORMATS.md §2), after the reference's save_quantized_model: each
+ * layer keeps its moving-average input scale, weights become int8 with their
+ * channel-wise abs-max scale, and BatchNorm is folded into the per-channel
+ * output scale and bias.  Unlike the reference, the PACT alpha is kept, so
+ * that int8 inference clips as QAT did (docs/DEVIATIONS.md).
  */
 #include "internal.h"
 
@@ -161,6 +162,14 @@ static int export_quantized(struct exporter *e, const struct pactcl_node *n)
     if (rc == PACTCL_OK) {
         snprintf(name, sizeof name, "%s.input_scale", key);
         rc = pactcl_state_dict_set_f32(e->sd, name, 1, one, in_scale);
+    }
+    if (rc == PACTCL_OK) {
+        /* Kept so that int8 inference clips as QAT did where alpha fell below
+         * the scale or turned negative (the reference drops it). */
+        float *alpha = read_param(g, n->q.alpha);
+        snprintf(name, sizeof name, "%s.pact_alpha", key);
+        rc = alpha ? pactcl_state_dict_set_f32(e->sd, name, 1, one, alpha) : PACTCL_ENOMEM;
+        free(alpha);
     }
     if (rc == PACTCL_OK) {
         snprintf(name, sizeof name, "%s.out_scale", key);

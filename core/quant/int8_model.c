@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <float.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,7 +189,7 @@ static int fill(struct pactcl_graph *g, const struct pactcl_state_dict *sd, cons
     return pactcl_tensor_write(g->params[pidx].value, a->data, a->nbytes);
 }
 
-static int load_layer(struct pactcl_graph *g, const struct pactcl_node *n, const struct pactcl_state_dict *sd,
+static int load_layer(struct pactcl_graph *g, struct pactcl_node *n, const struct pactcl_state_dict *sd,
                       const char *file)
 {
     char key[PACTCL_KEY_MAX], name[PACTCL_KEY_MAX + 32];
@@ -220,6 +221,21 @@ static int load_layer(struct pactcl_graph *g, const struct pactcl_node *n, const
         return pactcl__set_error(PACTCL_EFORMAT, "%s: %s scales are missing or the wrong size", file, key);
     float sx;
     memcpy(&sx, in_scale, sizeof sx);
+    /* PACT alpha (absent in files written before it was kept: no clip).
+     * Clipping at alpha then at the scale s equals clipping at s when
+     * 0 < s <= alpha; otherwise (alpha below s, or negative: PACT then
+     * also flips the sign) the clip runs before quantizing, as in QAT. */
+    float alpha = FLT_MAX;
+    snprintf(name, sizeof name, "%s.pact_alpha", key);
+    if (pactcl_state_dict_find(sd, name)) {
+        const void *a;
+        if ((rc = fill(g, sd, file, name, n->q.alpha, PACTCL_SD_F4, &a)) != PACTCL_OK)
+            return rc;
+        memcpy(&alpha, a, sizeof alpha);
+    } else if ((rc = pactcl_tensor_write(g->params[n->q.alpha].value, &alpha, sizeof alpha)) != PACTCL_OK) {
+        return rc;
+    }
+    n->pact_active = !(sx > 0.0f && sx <= alpha);
     float bin_a = (float)((1 << (g->act_bits - 1)) - 1), bin_w = (float)((1 << (g->weight_bits - 1)) - 1);
     float *mult = malloc((size_t)K * sizeof *mult);
     if (!mult)
@@ -248,7 +264,7 @@ int pactcl_int8_model_load(struct pactcl_graph *g, const char *model_path, const
     if ((rc = pactcl_state_dict_load(params_path, &sd)) != PACTCL_OK)
         return rc;
     for (int i = 0; rc == PACTCL_OK && i < g->n_nodes; i++) {
-        const struct pactcl_node *n = &g->nodes[i];
+        struct pactcl_node *n = &g->nodes[i];
         if (n->int8) {
             rc = load_layer(g, n, sd, params_path);
         } else if (n->kind == PACTCL_NODE_CONV) {
@@ -257,6 +273,8 @@ int pactcl_int8_model_load(struct pactcl_graph *g, const char *model_path, const
         }
     }
     pactcl_state_dict_free(sd);
+    if (rc == PACTCL_OK)
+        rc = pactcl__graph_int8_pact_scratch(g);
     if (rc == PACTCL_OK && cfg_out)
         *cfg_out = cfg;
     return rc;
