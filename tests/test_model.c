@@ -303,6 +303,26 @@ START_TEST(shared_gradient_storage)
 }
 END_TEST
 
+/* An inference-only graph keeps a few activations, not all of them (their
+ * values are checked against torchvision below). */
+START_TEST(inference_activations_share_storage)
+{
+    open_context();
+    struct pactcl_graph g;
+    build(&g, device("cpu"), PACTCL_MNV3_SMALL, 10, 224, 0, 0);
+    int64_t all = 0, shared = 0;
+    for (int v = 0; v < g.n_values; v++)
+        if (g.values[v].alias_of < 0)
+            all += (int64_t)pactcl_tensor_bytes(g.values[v].t);
+    for (int s = 0; s < g.n_value_slots; s++)
+        shared += (int64_t)pactcl_tensor_bytes(g.value_slots[s]);
+    ck_assert_msg(shared > 0 && shared * 4 < all, "activations take %lld bytes shared, %lld in all",
+                  (long long)shared, (long long)all);
+    pactcl_graph_release(&g);
+    close_context();
+}
+END_TEST
+
 /* ---- logits against torchvision --------------------------------------------------- */
 
 static uint32_t fnv1a(const char *s)
@@ -481,6 +501,7 @@ int main(void)
     tcase_add_test(tc, qat_layers_and_keys);
     tcase_add_test(tc, initial_values);
     tcase_add_test(tc, shared_gradient_storage);
+    tcase_add_test(tc, inference_activations_share_storage);
     tcase_add_test(tc, logits_match_torchvision);
     tcase_add_test(tc, load_rules);
     suite_add_tcase(s, tc);

@@ -84,6 +84,23 @@ static int new_batch_tensor(struct pactcl_graph *g, enum pactcl_dtype dt, int nd
     return pactcl__graph_track_batch_tensor(g, *out);
 }
 
+/* A tensor with a shape and no storage: an inference graph's activation
+ * until memory_plan.c gives it a slot.  Freed by pactcl_tensor_free. */
+static int shape_only_tensor(struct pactcl_graph *g, int ndim, const int64_t *dims,
+                             struct pactcl_tensor **out)
+{
+    struct pactcl_tensor *t = calloc(1, sizeof *t);
+    if (!t)
+        return pactcl__set_error(PACTCL_ENOMEM, "out of memory building the model");
+    t->dtype = PACTCL_F32;
+    t->ndim = ndim + 1;
+    t->dims[0] = g->max_batch;
+    memcpy(t->dims + 1, dims, (size_t)ndim * sizeof *dims);
+    t->device = g->dev;
+    *out = t;
+    return pactcl__graph_track_batch_tensor(g, t);
+}
+
 int pactcl_graph_init(struct pactcl_graph *g, pactcl_device *dev, int max_batch, int with_grads)
 {
     memset(g, 0, sizeof *g);
@@ -137,6 +154,9 @@ void pactcl_graph_release(struct pactcl_graph *g)
     for (int i = 0; i < g->n_grad_slots; i++)
         pactcl_tensor_free(g->grad_slots[i]);
     free(g->grad_slots);
+    for (int i = 0; i < g->n_value_slots; i++)
+        pactcl_tensor_free(g->value_slots[i]);
+    free(g->value_slots);
     pactcl_tensor_free(g->scratch_f32);
     pactcl_tensor_free(g->scratch_i8);
     pactcl_tensor_free(g->labels);
@@ -157,7 +177,12 @@ int pactcl_graph_add_value(struct pactcl_graph *g, int ndim, const int64_t *dims
     struct pactcl_value *v = &g->values[g->n_values];
     memset(v, 0, sizeof *v);
     v->alias_of = -1;
-    TRY(new_batch_tensor(g, PACTCL_F32, ndim, dims, &v->t));
+    if (g->training_capable) {
+        TRY(new_batch_tensor(g, PACTCL_F32, ndim, dims, &v->t));
+    } else {
+        /* Storage comes at pactcl_graph_finish, shared by lifetime. */
+        TRY(shape_only_tensor(g, ndim, dims, &v->t));
+    }
     v->needs_grad = need_grad && g->training_capable;
     return g->n_values++;
 }

@@ -118,6 +118,8 @@ struct pactcl_graph {
     struct pactcl_tensor *scratch_f32, *scratch_i8;
     struct pactcl_tensor **grad_slots;
     int n_grad_slots;
+    struct pactcl_tensor **value_slots; /* inference-only graphs: the activations */
+    int n_value_slots;
     /* 0 (set before building): a gradient slot per value, for tests to compare. */
     int share_grad_storage;
 };

@@ -17,6 +17,12 @@
  * input and alpha, not the clipped copy), and an int8 layer's quantized input
  * only by its own int8 kernel: each kind shares one buffer over all layers.
  * So does the PACT output of the int8 layers whose clip is active.
+ *
+ * Activations of inference-only graphs.  Without backward, a value is dead
+ * after its last reader, so activations share slots by the same scan run
+ * forward: a value is born at its producer and released after its last
+ * reader; the input lives from the start, the logits to the end.  Until
+ * then each value holds a shape-only tensor (pactcl__graph_shape_tensor).
  */
 #include "internal.h"
 
@@ -95,60 +101,86 @@ static int shaped_view(struct pactcl_graph *g, int v, struct pactcl_tensor *base
     return pactcl_tensor_slice(base, 0, t->ndim, full, out);
 }
 
-static int plan_grads(struct pactcl_graph *g)
+/* Places every root v with want[v] in a slot for the steps start[v]..end[v],
+ * visiting the steps from `from` to `to` (either direction): at each step the
+ * values starting there take a slot before those ending there give theirs
+ * back, so one node's inputs and outputs never share.  Then allocates the
+ * slot buffers into *buffers (n_buffers of them); slot_of[v] is -1 for the
+ * roots not placed. */
+static int assign_slots(struct pactcl_graph *g, const int *want, const int *start, const int *end,
+                        int from, int to, int share, int *slot_of, struct pactcl_tensor ***buffers,
+                        int *n_buffers)
 {
-    const int nv = g->n_values, nn = g->n_nodes;
-    /* first[v]: the backward step that writes v's gradient first (its last
-     * reader; nn stands for the loss); last[v]: the step that consumes it
-     * (its producer).  Only group roots (non-aliases) are planned. */
-    int *first = malloc((size_t)nv * sizeof *first), *last = malloc((size_t)nv * sizeof *last);
-    int *slot_of = malloc((size_t)nv * sizeof *slot_of);
+    const int nv = g->n_values, dir = from <= to ? 1 : -1;
     struct slot *slots = NULL;
     int n_slots = 0, rc = PACTCL_OK;
-    if (!first || !last || !slot_of) {
-        rc = pactcl__set_error(PACTCL_ENOMEM, "model: out of memory planning gradients");
-        goto done;
-    }
     for (int v = 0; v < nv; v++)
-        first[v] = last[v] = slot_of[v] = -1;
-    for (int k = 0; k < nn; k++) {
-        const struct pactcl_node *n = &g->nodes[k];
-        const int ins[2] = { n->in, n->in2 };
-        for (int i = 0; i < 2; i++)
-            if (ins[i] >= 0 && first[root_of(g, ins[i])] < k)
-                first[root_of(g, ins[i])] = k;
-        if (g->values[n->out].alias_of < 0)
-            last[n->out] = k;
-    }
-    first[root_of(g, g->logits)] = nn;
-    for (int v = 0; v < nv; v++) {
-        if (first[v] < 0)
-            first[v] = last[v]; /* never read: born and gone at its producer */
-    }
-    for (int k = nn; k >= 0; k--) {
+        slot_of[v] = -1;
+    for (int k = from; k != to + dir; k += dir) {
         for (int v = 0; v < nv; v++) {
-            if (g->values[v].needs_grad && g->values[v].alias_of < 0 && first[v] == k) {
-                slot_of[v] = take_slot(&slots, &n_slots, per_sample(g, v), g->share_grad_storage);
+            if (want[v] && g->values[v].alias_of < 0 && start[v] == k) {
+                slot_of[v] = take_slot(&slots, &n_slots, per_sample(g, v), share);
                 if (slot_of[v] < 0) {
-                    rc = pactcl__set_error(PACTCL_ENOMEM, "model: out of memory planning gradients");
-                    goto done;
+                    free(slots);
+                    return pactcl__set_error(PACTCL_ENOMEM, "model: out of memory planning buffers");
                 }
             }
         }
         for (int v = 0; v < nv; v++)
-            if (slot_of[v] >= 0 && last[v] == k)
+            if (slot_of[v] >= 0 && end[v] == k)
                 slots[slot_of[v]].busy = 0;
     }
-    g->grad_slots = calloc((size_t)(n_slots ? n_slots : 1), sizeof *g->grad_slots);
-    if (!g->grad_slots) {
+    *buffers = calloc((size_t)(n_slots ? n_slots : 1), sizeof **buffers);
+    if (!*buffers)
+        rc = pactcl__set_error(PACTCL_ENOMEM, "model: out of memory planning buffers");
+    else
+        *n_buffers = n_slots;
+    for (int i = 0; i < n_slots && rc == PACTCL_OK; i++) {
+        const int64_t n = slots[i].per_sample * g->max_batch;
+        rc = pactcl_tensor_create(g->dev, PACTCL_F32, 1, &n, &(*buffers)[i]);
+    }
+    free(slots);
+    return rc;
+}
+
+/* Per value: the last node reading it (aliases' readers count for their
+ * root) in last_read, the node writing it in written (-1: none). */
+static void reads_and_writes(const struct pactcl_graph *g, int *last_read, int *written)
+{
+    for (int v = 0; v < g->n_values; v++)
+        last_read[v] = written[v] = -1;
+    for (int k = 0; k < g->n_nodes; k++) {
+        const struct pactcl_node *n = &g->nodes[k];
+        const int ins[2] = { n->in, n->in2 };
+        for (int i = 0; i < 2; i++)
+            if (ins[i] >= 0 && last_read[root_of(g, ins[i])] < k)
+                last_read[root_of(g, ins[i])] = k;
+        if (g->values[n->out].alias_of < 0)
+            written[n->out] = k;
+    }
+}
+
+/* Backward: a gradient starts at its value's last reader (the loss, step
+ * n_nodes, for the logits) and ends at its value's producer. */
+static int plan_grads(struct pactcl_graph *g)
+{
+    const int nv = g->n_values, nn = g->n_nodes;
+    int *first = malloc((size_t)nv * sizeof *first), *last = malloc((size_t)nv * sizeof *last);
+    int *slot_of = malloc((size_t)nv * sizeof *slot_of), *want = malloc((size_t)nv * sizeof *want);
+    int rc = PACTCL_OK;
+    if (!first || !last || !slot_of || !want) {
         rc = pactcl__set_error(PACTCL_ENOMEM, "model: out of memory planning gradients");
         goto done;
     }
-    g->n_grad_slots = n_slots;
-    for (int s = 0; s < n_slots && rc == PACTCL_OK; s++) {
-        const int64_t n = slots[s].per_sample * g->max_batch;
-        rc = pactcl_tensor_create(g->dev, PACTCL_F32, 1, &n, &g->grad_slots[s]);
+    reads_and_writes(g, first, last);
+    first[root_of(g, g->logits)] = nn;
+    for (int v = 0; v < nv; v++) {
+        if (first[v] < 0)
+            first[v] = last[v]; /* never read: born and gone at its producer */
+        want[v] = g->values[v].needs_grad;
     }
+    rc = assign_slots(g, want, first, last, nn, 0, g->share_grad_storage, slot_of, &g->grad_slots,
+                      &g->n_grad_slots);
     /* Roots first, then aliases, which view their root's slot. */
     for (int pass = 0; pass < 2 && rc == PACTCL_OK; pass++) {
         for (int v = 0; v < nv && rc == PACTCL_OK; v++) {
@@ -165,7 +197,60 @@ done:
     free(first);
     free(last);
     free(slot_of);
-    free(slots);
+    free(want);
+    return rc;
+}
+
+/* Replaces the tensor `old` by `new` in the list set_batch patches. */
+static void retrack(struct pactcl_graph *g, const struct pactcl_tensor *old, struct pactcl_tensor *new)
+{
+    for (int i = 0; i < g->n_batch_tensors; i++)
+        if (g->batch_tensors[i] == old)
+            g->batch_tensors[i] = new;
+}
+
+/* Forward, inference only: a value starts at its producer (-1: the input)
+ * and ends at its last reader (n_nodes: the logits, read afterwards). */
+static int plan_values(struct pactcl_graph *g)
+{
+    const int nv = g->n_values, nn = g->n_nodes;
+    int *born = malloc((size_t)nv * sizeof *born), *dies = malloc((size_t)nv * sizeof *dies);
+    int *slot_of = malloc((size_t)nv * sizeof *slot_of), *want = malloc((size_t)nv * sizeof *want);
+    int rc = PACTCL_OK;
+    if (!born || !dies || !slot_of || !want) {
+        rc = pactcl__set_error(PACTCL_ENOMEM, "model: out of memory planning activations");
+        goto done;
+    }
+    reads_and_writes(g, dies, born);
+    dies[root_of(g, g->logits)] = nn;
+    for (int v = 0; v < nv; v++) {
+        if (dies[v] < born[v])
+            dies[v] = born[v]; /* never read: gone after its producer */
+        want[v] = 1;
+    }
+    rc = assign_slots(g, want, born, dies, -1, nn, 1, slot_of, &g->value_slots, &g->n_value_slots);
+    /* Roots first, then aliases, which view their root's slot. */
+    for (int pass = 0; pass < 2 && rc == PACTCL_OK; pass++) {
+        for (int v = 0; v < nv && rc == PACTCL_OK; v++) {
+            struct pactcl_value *val = &g->values[v];
+            int r = root_of(g, v);
+            if ((pass == 0) != (val->alias_of < 0) || slot_of[r] < 0)
+                continue;
+            struct pactcl_tensor *view = NULL;
+            rc = shaped_view(g, v, g->value_slots[slot_of[r]], &view);
+            if (rc == PACTCL_OK) {
+                view->dims[0] = val->t->dims[0];
+                retrack(g, val->t, view);
+                pactcl_tensor_free(val->t);
+                val->t = view;
+            }
+        }
+    }
+done:
+    free(born);
+    free(dies);
+    free(slot_of);
+    free(want);
     return rc;
 }
 
@@ -224,5 +309,5 @@ int pactcl__graph_int8_pact_scratch(struct pactcl_graph *g)
 int pactcl__graph_plan_memory(struct pactcl_graph *g)
 {
     TRY_OK(share_layer_scratch(g));
-    return g->training_capable ? plan_grads(g) : PACTCL_OK;
+    return g->training_capable ? plan_grads(g) : plan_values(g);
 }
