@@ -14,7 +14,8 @@ pactcl=${PACTCL:-$PWD/tools/pactcl}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pactcl-demo-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-devices=$("$pactcl" devices | awk '/^  (cpu|opencl:)/ { print $1 }')
+devices=$("$pactcl" devices | awk '/^Devices/ { d = 1; next } /^Plugins/ { d = 0 }
+                                   d && /^  (cpu|opencl:)/ { print $1 }')
 for device in $devices; do
     echo "== demo_mini on $device"
     out=$work/$device
@@ -28,6 +29,14 @@ for device in $devices; do
     grep -q '^End test: test image 100.0$' "$out/eval-int8.log" ||
         { cat "$out.log"; echo "demo_mini: $device: int8 eval did not cover the 100 val images"; exit 1; }
     grep -q '^int8 PACT (exported)' "$out/summary.txt" || { cat "$out.log"; exit 1; }
+    # `pactcl export` from the last QAT checkpoint, into a directory it
+    # creates, writes the same int8 model as the end of training did.
+    "$pactcl" export --pretrained "$out/qat/latest.pdparams" --output-dir "$out/re-export" \
+        --crop-size 28 > "$out/export.log" 2>&1 || { cat "$out/export.log"; exit 1; }
+    for f in qat_inference.pcmodel qat_inference.pcparams; do
+        cmp -s "$out/qat/$f" "$out/re-export/$f" ||
+            { echo "demo_mini: $device: pactcl export wrote another $f"; exit 1; }
+    done
     cat "$out/summary.txt"
 done
 echo "demo_mini: passed on $(echo $devices | wc -w) device(s)"
