@@ -22,7 +22,7 @@
  * after its last reader, so activations share slots by the same scan run
  * forward: a value is born at its producer and released after its last
  * reader; the input lives from the start, the logits to the end.  Until
- * then each value holds a shape-only tensor (pactcl__graph_shape_tensor).
+ * then each value holds a shape-only tensor (graph.c, shape_only_tensor).
  */
 #include "internal.h"
 
