@@ -127,8 +127,9 @@ struct pactcl_graph {
 /* ---- building (mobilenetv3.c uses these) -------------------------------- */
 int pactcl_graph_init(struct pactcl_graph *g, pactcl_device *dev, int max_batch, int with_grads);
 void pactcl_graph_release(struct pactcl_graph *g);
-/* A new value of shape [max_batch, dims...] (with a gradient tensor when
- * need_grad and the graph trains); returns its index or a negative status. */
+/* A new value of shape [max_batch, dims...] (with a gradient when need_grad
+ * and the graph trains); returns its index or a negative status.  Gradients,
+ * and an inference graph's activations, get storage at pactcl_graph_finish. */
 int pactcl_graph_add_value(struct pactcl_graph *g, int ndim, const int64_t *dims_without_batch,
                            int need_grad);
 /* A value whose tensors are views, of another shape, of value `of`'s. */
