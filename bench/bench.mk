@@ -5,11 +5,11 @@
 # op_bench and model_bench are built by `make`, so -Werror builds keep them
 # compiling, but they are not installed.
 noinst_PROGRAMS += bench/op_bench bench/model_bench
-bench_op_bench_SOURCES = bench/op_bench.c
+bench_op_bench_SOURCES = bench/op_bench.c bench/bench_util.c bench/bench_util.h
 bench_op_bench_LDADD = libpactcl.la
 
 # model_bench --profile loads the timing plugin from the build tree by default.
-bench_model_bench_SOURCES = bench/model_bench.c bench/profile_plugin.h
+bench_model_bench_SOURCES = bench/model_bench.c bench/bench_util.c bench/bench_util.h bench/profile_plugin.h
 bench_model_bench_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DPACTCL_BENCH_PROFILE_PLUGIN='"$(abs_top_builddir)/bench/.libs/pactcl-bench-profile.so"'
 bench_model_bench_LDADD = libpactcl.la

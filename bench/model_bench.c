@@ -41,6 +41,9 @@
 #include "model/mobilenetv3.h"
 #include "profile_plugin.h"
 #include "quant/int8_model.h"
+#include "bench_util.h"
+
+const char *bench_prog = "model_bench";
 
 #ifndef PACTCL_BENCH_PROFILE_PLUGIN
 #define PACTCL_BENCH_PROFILE_PLUGIN ""
@@ -77,26 +80,6 @@ static void usage(FILE *f)
             "Plugins come from PACTCL_PLUGIN_PATH alone when it is set.\n");
 }
 
-static int bad_value(const char *flag, const char *value, const char *want)
-{
-    fprintf(stderr, "model_bench: %s: '%s' is not %s\n", flag, value, want);
-    return 2;
-}
-
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        char want[64];
-        snprintf(want, sizeof want, "an integer in %ld..%ld", lo, hi);
-        return bad_value(flag, s, want);
-    }
-    *out = v;
-    return 0;
-}
-
 static int parse_workloads(const char *s, int *run)
 {
     memset(run, 0, W_COUNT * sizeof *run);
@@ -109,7 +92,7 @@ static int parse_workloads(const char *s, int *run)
                 run[w] = found = 1;
         }
         if (!found)
-            return bad_value("--workloads", s, "a list of T-fp32, T-qat, I-fp32, I-int8");
+            return bench_bad_value("--workloads", s, "a list of T-fp32, T-qat, I-fp32, I-int8");
         p += n + (p[n] == ',');
     }
     return 0;
@@ -132,54 +115,42 @@ static int parse_args(int argc, char **argv, struct options *o, int *workloads_g
             o->profile = 1;
             continue;
         }
-        int which = -1;
         const char *val = NULL;
-        for (int f = 0; f < n_flags && which < 0; f++) {
-            size_t n = strlen(flags[f]);
-            if (strncmp(a, flags[f], n) != 0)
-                continue;
-            if (a[n] == '=') {
-                which = f, val = a + n + 1;
-            } else if (a[n] == '\0') {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "model_bench: %s needs a value\n", flags[f]);
-                    return 2;
-                }
-                which = f, val = argv[++i];
-            }
-        }
+        int which = bench_match_flag(flags, n_flags, argc, argv, &i, &val);
+        if (which == -2)
+            return 2;
         int rc = 0;
         switch (which) {
         case 0:
             if (!*val)
-                return bad_value("--device", val, "a device name");
+                return bench_bad_value("--device", val, "a device name");
             o->device = val;
             break;
         case 1:
-            rc = parse_long("--iters", val, 1, 100000, &o->iters);
+            rc = bench_parse_long("--iters", val, 1, 100000, &o->iters);
             break;
         case 2:
-            rc = parse_long("--warmup", val, 0, 100000, &o->warmup);
+            rc = bench_parse_long("--warmup", val, 0, 100000, &o->warmup);
             break;
         case 3:
-            rc = parse_long("--batch", val, 1, 1024, &o->batch);
+            rc = bench_parse_long("--batch", val, 1, 1024, &o->batch);
             break;
         case 4:
-            rc = parse_long("--size", val, 16, 1024, &o->size);
+            rc = bench_parse_long("--size", val, 16, 1024, &o->size);
             break;
         case 5:
-            rc = parse_long("--classes", val, 1, 100000, &o->classes);
+            rc = bench_parse_long("--classes", val, 1, 100000, &o->classes);
             break;
         case 6:
             rc = parse_workloads(val, o->run);
             *workloads_given = 1;
             break;
         case 7:
-            rc = parse_long("--top", val, 1, PACTCL_BENCH_PROFILE_MAX, &o->top);
+            rc = bench_parse_long("--top", val, 1, PACTCL_BENCH_PROFILE_MAX, &o->top);
             break;
         case 8:
             if (!*val)
-                return bad_value("--profile-plugin", val, "a file name");
+                return bench_bad_value("--profile-plugin", val, "a file name");
             o->profile_plugin = val;
             break;
         default:
@@ -218,19 +189,6 @@ static void load_average(char *buf, size_t len)
     if (fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3)
         snprintf(buf, len, "%.2f %.2f %.2f", a, b, c);
     fclose(f);
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static double median_sorted(const double *v, long n)
@@ -449,12 +407,12 @@ static int time_steps(struct pactcl_graph *g, const struct batch *b, int train,
     for (long i = 0; i < o->warmup + o->iters; i++) {
         if (prof && i == o->warmup)
             prof->n = 0, prof->overflowed = 0;
-        const double t0 = now_ms();
+        const double t0 = bench_now_ms();
         TRY(train ? train_step(g, b, (uint64_t)i) : eval_step(g, b));
         if (i >= o->warmup)
-            ms[i - o->warmup] = now_ms() - t0;
+            ms[i - o->warmup] = bench_now_ms() - t0;
     }
-    qsort(ms, (size_t)o->iters, sizeof *ms, cmp_double);
+    qsort(ms, (size_t)o->iters, sizeof *ms, bench_cmp_double);
     return PACTCL_OK;
 }
 

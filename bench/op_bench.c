@@ -29,6 +29,9 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_util.h"
+
+const char *bench_prog = "op_bench";
 
 /* ---- the workload --------------------------------------------------------- */
 
@@ -124,26 +127,6 @@ static void usage(FILE *f)
             "Plugins come from PACTCL_PLUGIN_PATH alone when it is set.\n");
 }
 
-static int bad_value(const char *flag, const char *value, const char *want)
-{
-    fprintf(stderr, "op_bench: %s: '%s' is not %s\n", flag, value, want);
-    return 2;
-}
-
-static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) {
-        char want[64];
-        snprintf(want, sizeof want, "an integer in %ld..%ld", lo, hi);
-        return bad_value(flag, s, want);
-    }
-    *out = v;
-    return 0;
-}
-
 /* Returns -1 to go on, else the exit status (0 after --help, 2 on a bad flag). */
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -156,44 +139,32 @@ static int parse_args(int argc, char **argv, struct options *o)
         /* Both "--flag value" and "--flag=value". */
         static const char *const flags[] = { "--device", "--iters", "--warmup", "--batch",
                                              "--peak-gflops" };
-        int which = -1;
         const char *val = NULL;
-        for (int f = 0; f < 5 && which < 0; f++) {
-            size_t n = strlen(flags[f]);
-            if (strncmp(a, flags[f], n) != 0)
-                continue;
-            if (a[n] == '=') {
-                which = f, val = a + n + 1;
-            } else if (a[n] == '\0') {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "op_bench: %s needs a value\n", flags[f]);
-                    return 2;
-                }
-                which = f, val = argv[++i];
-            }
-        }
+        int which = bench_match_flag(flags, 5, argc, argv, &i, &val);
+        if (which == -2)
+            return 2;
         int rc = 0;
         switch (which) {
         case 0:
             if (!*val)
-                return bad_value("--device", val, "a device name");
+                return bench_bad_value("--device", val, "a device name");
             o->device = val;
             break;
         case 1:
-            rc = parse_long("--iters", val, 1, 100000, &o->iters);
+            rc = bench_parse_long("--iters", val, 1, 100000, &o->iters);
             break;
         case 2:
-            rc = parse_long("--warmup", val, 0, 100000, &o->warmup);
+            rc = bench_parse_long("--warmup", val, 0, 100000, &o->warmup);
             break;
         case 3:
-            rc = parse_long("--batch", val, 1, 4096, &o->batch);
+            rc = bench_parse_long("--batch", val, 1, 4096, &o->batch);
             break;
         case 4: {
             char *end;
             errno = 0;
             o->peak_gflops = strtod(val, &end);
             if (errno || end == val || *end || !isfinite(o->peak_gflops) || o->peak_gflops <= 0)
-                return bad_value("--peak-gflops", val, "a positive number of GFLOP/s");
+                return bench_bad_value("--peak-gflops", val, "a positive number of GFLOP/s");
             break;
         }
         default:
@@ -639,19 +610,6 @@ static int setup(struct run *r, pactcl_device *dev, const struct bench_case *c, 
 
 /* ---- timing and the table ------------------------------------------------- */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Runs warm-up then timed iterations; ms[] gets the timed ones, sorted. */
 static int time_op(pactcl_device *dev, const struct pactcl_op_call *call, const struct options *o,
                    double *ms)
@@ -659,13 +617,13 @@ static int time_op(pactcl_device *dev, const struct pactcl_op_call *call, const 
     /* Tensor uploads may still be queued: keep them out of the first timing. */
     TRY(pactcl_device_sync(dev));
     for (long i = 0; i < o->warmup + o->iters; i++) {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         TRY(pactcl_op_run(dev, call));
         TRY(pactcl_device_sync(dev));
         if (i >= o->warmup)
-            ms[i - o->warmup] = now_ms() - t0;
+            ms[i - o->warmup] = bench_now_ms() - t0;
     }
-    qsort(ms, (size_t)o->iters, sizeof *ms, cmp_double);
+    qsort(ms, (size_t)o->iters, sizeof *ms, bench_cmp_double);
     return PACTCL_OK;
 }
 
